@@ -1,0 +1,80 @@
+/**
+ * Service configuration from the environment, validated once at start (a bad value stops the
+ * service with a message naming the variable). Every variable has a default that runs out of the
+ * box; the README's configuration table lists them.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  FHIR_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+  FHIR_MAX_PAGES: z.coerce.number().int().min(1).max(50).default(5),
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  DATA_DIR: z.string().min(1).default('data'),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(kb|mb)$/i, 'a size such as 5mb or 800kb')
+    .default('5mb'),
+  CORS_ORIGINS: z.string().min(1).default('*'),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  RULES_CONFIG: z.string().min(1).optional(),
+  SITE_CODES: z.string().min(1).optional(),
+});
+
+export interface ServiceConfig {
+  port: number;
+  host: string;
+  /** The service's public origin, e.g. https://cds.example.org: JWT `aud` is checked against it. */
+  publicBaseUrl: string;
+  fhirTimeoutMs: number;
+  fhirMaxPages: number;
+  logLevel: (typeof logLevels)[number];
+  dataDir: string;
+  bodyLimit: string;
+  /** `*` or an explicit list of browser origins allowed to call the service (CORS). */
+  corsOrigins: '*' | string[];
+  shutdownGraceMs: number;
+  rulesConfigPath?: string;
+  siteCodesPath?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): ServiceConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${issue?.path.join('.') ?? 'environment'}: ${issue?.message ?? 'invalid'}`);
+  }
+  const e = parsed.data;
+  const config: ServiceConfig = {
+    port: e.PORT,
+    host: e.HOST,
+    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    fhirTimeoutMs: e.FHIR_TIMEOUT_MS,
+    fhirMaxPages: e.FHIR_MAX_PAGES,
+    logLevel: e.LOG_LEVEL,
+    dataDir: path.resolve(cwd, e.DATA_DIR),
+    bodyLimit: e.BODY_LIMIT.toLowerCase(),
+    corsOrigins:
+      e.CORS_ORIGINS === '*'
+        ? '*'
+        : e.CORS_ORIGINS.split(',')
+            .map((o) => o.trim())
+            .filter(Boolean),
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  };
+  if (e.RULES_CONFIG !== undefined) config.rulesConfigPath = path.resolve(cwd, e.RULES_CONFIG);
+  if (e.SITE_CODES !== undefined) config.siteCodesPath = path.resolve(cwd, e.SITE_CODES);
+  return config;
+}

@@ -1,0 +1,250 @@
+/**
+ * Gathers the data one patient-view call needs: each prefetch key is taken from the request's
+ * prefetch where the EHR gave it, else fetched from `fhirServer` with fhir-kit-client.
+ *
+ * CDS Hooks 2.0 prefetch semantics (https://cds-hooks.hl7.org/2.0/#prefetch-template):
+ * - key absent: the EHR did not fetch it, so the service fetches it itself;
+ * - key `null`: the EHR found no data;
+ * - an OperationOutcome: the EHR hit an error, so the service tries itself;
+ * - a Bundle may be paginated: `next` links are followed, within bounds.
+ * When data cannot be had the service answers 412 (https://cds-hooks.hl7.org/2.0/#http-response).
+ *
+ * This module and fhir-client.ts are the only places that talk to a FHIR server.
+ */
+import type { FhirResource, Medication, MedicationAdministration } from 'fhir/r4';
+import { preconditionFailed } from '../errors/cds-error.js';
+import {
+  PREFETCH_KEYS,
+  PREFETCH_KEY_NAMES,
+  type PrefetchKeyName,
+} from '../cds-hooks/crs-sentinel-service.js';
+import type { DataSetName, PatientData } from '../rules/crs-sentinel/patient-data.js';
+import { FhirFetchError, openFhirClient, type FhirClient } from './fhir-client.js';
+import {
+  bundleResources,
+  clinicalTime,
+  isBundle,
+  isOperationOutcome,
+  isResource,
+  nextLink,
+} from './fhir-resource-narrowing.js';
+
+export interface GatherLimits {
+  /** One deadline for all FHIR traffic of a hook call, so a slow server cannot hang the EHR. */
+  timeoutMs: number;
+  /** Pages followed per search, prefetch's first page included. */
+  maxPages: number;
+  /** Paging stops once a whole page is older than this (the rules' longest look-back). */
+  horizon: Date;
+}
+
+export interface GatherInput {
+  patientId: string;
+  prefetch: Record<string, unknown> | undefined;
+  fhirServer: string | undefined;
+  accessToken: string | undefined;
+}
+
+export interface GatherResult {
+  data: PatientData;
+  /** Count of HTTP requests made to the FHIR server (for logs and benchmarks). */
+  fhirRequests: number;
+  /** Prefetch keys taken from prefetch, and those fetched; for logs, no PHI. */
+  prefetched: PrefetchKeyName[];
+  fetched: PrefetchKeyName[];
+}
+
+interface KeyResult {
+  key: PrefetchKeyName;
+  resources: FhirResource[];
+  truncated: boolean;
+  source: 'prefetch' | 'fetch';
+}
+
+export async function gatherPatientData(input: GatherInput, limits: GatherLimits): Promise<GatherResult> {
+  const client = input.fhirServer
+    ? openFhirClient({
+        baseUrl: input.fhirServer,
+        accessToken: input.accessToken,
+        timeoutMs: limits.timeoutMs,
+      })
+    : undefined;
+  try {
+    const results = await Promise.all(PREFETCH_KEY_NAMES.map((key) => gatherKey(key, input, client, limits)));
+    const data = assemble(results);
+    await resolveMedicationReferences(data, client);
+    return {
+      data,
+      fhirRequests: client?.requestCount ?? 0,
+      prefetched: results.filter((r) => r.source === 'prefetch').map((r) => r.key),
+      fetched: results.filter((r) => r.source === 'fetch').map((r) => r.key),
+    };
+  } catch (error) {
+    client?.abort();
+    throw error instanceof FhirFetchError ? preconditionFailed(error.message) : error;
+  }
+}
+
+async function gatherKey(
+  key: PrefetchKeyName,
+  input: GatherInput,
+  client: FhirClient | undefined,
+  limits: GatherLimits,
+): Promise<KeyResult> {
+  const given = input.prefetch?.[key];
+  if (given === null) return { key, resources: [], truncated: false, source: 'prefetch' };
+  if (given !== undefined && !isOperationOutcome(given)) {
+    if (isBundle(given)) return pageOn(key, given, client, limits, 'prefetch');
+    if (isResource(given) && key === 'patient' && given.resourceType === 'Patient') {
+      return { key, resources: [given], truncated: false, source: 'prefetch' };
+    }
+    throw preconditionFailed(`prefetch.${key}: not a FHIR ${key === 'patient' ? 'Patient' : 'Bundle'}`);
+  }
+  if (!client) {
+    throw preconditionFailed(
+      given === undefined
+        ? `prefetch.${key} is missing and the request has no fhirServer to fetch it from`
+        : `prefetch.${key} is an OperationOutcome and the request has no fhirServer to fetch it from`,
+    );
+  }
+  const url = PREFETCH_KEYS[key].template.replace(
+    '{{context.patientId}}',
+    encodeURIComponent(input.patientId),
+  );
+  const answer = await client.get(url, key);
+  if (key === 'patient') {
+    if (isResource(answer) && answer.resourceType === 'Patient')
+      return { key, resources: [answer], truncated: false, source: 'fetch' };
+    throw new FhirFetchError(`${key}: the FHIR server did not answer with a Patient`);
+  }
+  if (!isBundle(answer)) throw new FhirFetchError(`${key}: the FHIR server did not answer with a Bundle`);
+  return pageOn(key, answer, client, limits, 'fetch');
+}
+
+/** Follows `next` links within bounds: page limit, horizon, loop detection, same server only. */
+async function pageOn(
+  key: PrefetchKeyName,
+  first: unknown,
+  client: FhirClient | undefined,
+  limits: GatherLimits,
+  source: KeyResult['source'],
+): Promise<KeyResult> {
+  const resources: FhirResource[] = [];
+  const seen = new Set<string>();
+  let page = first;
+  for (let pages = 1; ; pages++) {
+    if (!isBundle(page)) throw new FhirFetchError(`${key}: a page of results was not a FHIR Bundle`);
+    const pageResources = bundleResources(page);
+    resources.push(...pageResources);
+    const next = nextLink(page);
+    if (next === undefined || olderThan(pageResources, limits.horizon))
+      return { key, resources, truncated: false, source };
+    // A next link we cannot or should not follow leaves older data unseen: report it as truncated.
+    if (!client || pages >= limits.maxPages || seen.has(next) || !client.isOwnUrl(next)) {
+      return { key, resources, truncated: true, source };
+    }
+    seen.add(next);
+    page = await client.get(next, key);
+  }
+}
+
+function olderThan(resources: FhirResource[], horizon: Date): boolean {
+  if (resources.length === 0) return true;
+  return resources.every((r) => {
+    const time = clinicalTime(r);
+    const ms = time === undefined ? Number.NaN : Date.parse(time);
+    return !Number.isNaN(ms) && ms < horizon.getTime();
+  });
+}
+
+function assemble(results: KeyResult[]): PatientData {
+  const data: PatientData = {
+    vitals: [],
+    labs: [],
+    medicationAdministrations: [],
+    medications: [],
+    conditions: [],
+    procedures: [],
+    encounters: [],
+    truncated: [],
+  };
+  const seen = new Set<string>();
+  for (const result of results) {
+    const dataSet: DataSetName = PREFETCH_KEYS[result.key].dataSet;
+    if (result.truncated && !data.truncated.includes(dataSet)) data.truncated.push(dataSet);
+    for (const resource of result.resources) {
+      // Pages and keys can overlap (a resource on two pages, weight in two searches): keep one.
+      const identity = resource.id === undefined ? undefined : `${resource.resourceType}/${resource.id}`;
+      if (identity !== undefined && seen.has(identity)) continue;
+      if (identity !== undefined) seen.add(identity);
+      place(data, dataSet, resource);
+    }
+  }
+  return data;
+}
+
+/** Puts a resource where it belongs; resources of a type a data set does not hold are dropped. */
+function place(data: PatientData, dataSet: DataSetName, resource: FhirResource): void {
+  switch (resource.resourceType) {
+    case 'Patient':
+      if (dataSet === 'patient') data.patient = resource;
+      return;
+    case 'Observation':
+      if (dataSet === 'vitals') data.vitals.push(resource);
+      else if (dataSet === 'labs') data.labs.push(resource);
+      return;
+    case 'MedicationAdministration':
+      if (dataSet === 'medicationAdministrations') data.medicationAdministrations.push(resource);
+      return;
+    case 'Medication':
+      data.medications.push(resource); // `_include`d by a server or bundled by an EHR
+      return;
+    case 'Condition':
+      if (dataSet === 'conditions') data.conditions.push(resource);
+      return;
+    case 'Procedure':
+      if (dataSet === 'procedures') data.procedures.push(resource);
+      return;
+    case 'Encounter':
+      if (dataSet === 'encounters') data.encounters.push(resource);
+      return;
+    default:
+      return;
+  }
+}
+
+/**
+ * Administrations that name their drug by `medicationReference` to a Medication neither contained
+ * nor bundled: fetch those Medications in one search, so products are recognised by code or name.
+ */
+async function resolveMedicationReferences(data: PatientData, client: FhirClient | undefined): Promise<void> {
+  const ids = unresolvedMedicationIds(data.medicationAdministrations, data.medications);
+  if (ids.length === 0 || !client) return;
+  const answer = await client.get(
+    `Medication?_id=${ids.map(encodeURIComponent).join(',')}&_count=${ids.length}`,
+    'medications',
+  );
+  if (!isBundle(answer))
+    throw new FhirFetchError('medications: the FHIR server did not answer with a Bundle');
+  for (const resource of bundleResources(answer)) {
+    if (resource.resourceType === 'Medication') data.medications.push(resource);
+  }
+}
+
+const MAX_MEDICATION_IDS = 100;
+
+function unresolvedMedicationIds(
+  administrations: MedicationAdministration[],
+  medications: Medication[],
+): string[] {
+  const known = new Set(medications.map((m) => m.id));
+  const wanted = new Set<string>();
+  for (const administration of administrations) {
+    const reference = administration.medicationReference?.reference;
+    const match =
+      typeof reference === 'string' ? /^(?:.*\/)?Medication\/([A-Za-z0-9\-.]{1,64})$/.exec(reference) : null;
+    const id = match?.[1];
+    if (id !== undefined && !known.has(id)) wanted.add(id);
+  }
+  return [...wanted].slice(0, MAX_MEDICATION_IDS);
+}
