@@ -55,9 +55,13 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       new Promise<void>((resolve) => {
         accepting = false;
         const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+        // Keep-alive connections go idle as their requests finish: close them as they do.
+        const sweep = setInterval(() => server.closeIdleConnections(), 100);
         force.unref();
+        sweep.unref();
         server.close(() => {
           clearTimeout(force);
+          clearInterval(sweep);
           resolve();
         });
         server.closeIdleConnections();
