@@ -1,0 +1,218 @@
+/**
+ * Trusted CDS clients, from the `CDS_CLIENTS` setting (issue 4, "Trusted clients").
+ *
+ * CDS Hooks 2.0 "Trusting CDS Clients" (https://cds-hooks.hl7.org/2.0/#trusting-cds-clients): "CDS
+ * Services SHOULD limit the CDS Clients they trust by maintaining an allowlist of `iss` and `jku`
+ * urls", and the client's JWK Set is either at a URL (`jku`) or "communicated out-of-band". Each
+ * entry here is one such client: its issuer, its keys (a JWK Set URL or the JWK Set itself), the
+ * FHIR servers it may send us to, and optionally the `tenant` its JWTs must carry.
+ *
+ * `CDS_CLIENTS` is either a path to a JSON file or the JSON itself:
+ *
+ *   [{ "iss": "https://ehr.example.org", "jwks_url": "https://ehr.example.org/jwks.json",
+ *      "fhir_servers": ["https://ehr.example.org/fhir/R4"], "tenant": "hospital-a" }]
+ *
+ * Everything is checked at start-up; the first error names the entry (index and iss) and field.
+ */
+import { readFileSync } from 'node:fs';
+import type { JsonWebKey } from 'node:crypto';
+import { z } from 'zod';
+import { normaliseBaseUrl } from './fhir-server-binding.js';
+import { importVerificationJwk } from './jwk.js';
+
+/** Where a client's public keys come from. */
+export type KeySource =
+  /** A JWK Set URL (the `jku` the client uses, if it sends one, must equal it exactly). */
+  | { readonly kind: 'jwks_url'; readonly url: string }
+  /** A JWK Set exchanged out of band (public keys only). */
+  | { readonly kind: 'jwks'; readonly jwks: { readonly keys: readonly JsonWebKey[] } };
+
+export interface TrustedClient {
+  /** The exact `iss` claim this client's JWTs carry. */
+  readonly iss: string;
+  readonly keySource: KeySource;
+  /**
+   * Normalised FHIR base URLs (no trailing slash) this client may name as `fhirServer`, or `'any'`
+   * for the synthetic development client only (CDS_AUTH=off, see auth-mode.ts).
+   */
+  readonly fhirServers: readonly string[] | 'any';
+  /** When set, the JWT's `tenant` claim must equal it. */
+  readonly tenant?: string;
+  /** Plain http `jwks_url` and FHIR servers are refused unless this is true (local testing only). */
+  readonly allowInsecureHttp: boolean;
+}
+
+export class TrustedClientsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrustedClientsError';
+  }
+}
+
+const nonEmpty = z.string().min(1, 'must be a non-empty string').max(2048, 'must be at most 2048 characters');
+
+const entrySchema = z.strictObject({
+  iss: nonEmpty.refine((value) => value.trim() === value, 'must not start or end with whitespace'),
+  jwks_url: nonEmpty.optional(),
+  jwks: z.strictObject({ keys: z.array(z.unknown()).min(1, 'must hold at least one key') }).optional(),
+  fhir_servers: z.array(nonEmpty).min(1, 'must list at least one FHIR base URL'),
+  tenant: nonEmpty.optional(),
+  allow_insecure_http: z.boolean().optional(),
+});
+
+type Entry = z.infer<typeof entrySchema>;
+
+function describePath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    out += typeof part === 'number' ? `[${part}]` : `${out === '' ? '' : '.'}${String(part)}`;
+  }
+  return out === '' ? 'entry' : out;
+}
+
+function entryLabel(index: number, raw: unknown): string {
+  const iss =
+    typeof raw === 'object' && raw !== null && 'iss' in raw && typeof raw.iss === 'string'
+      ? ` (iss ${JSON.stringify(raw.iss.slice(0, 200))})`
+      : '';
+  return `CDS_CLIENTS entry ${index}${iss}`;
+}
+
+function checkUrl(
+  value: string,
+  field: string,
+  allowInsecureHttp: boolean,
+  problems: string[],
+): string | undefined {
+  const normalised = normaliseBaseUrl(value);
+  if (!normalised.ok) {
+    problems.push(`${field} ${normalised.reason}`);
+    return undefined;
+  }
+  if (normalised.insecure && !allowInsecureHttp) {
+    problems.push(
+      `${field} uses plain http, refused unless "allow_insecure_http": true (local testing only)`,
+    );
+    return undefined;
+  }
+  return normalised.url;
+}
+
+function toClient(entry: Entry, problems: string[]): TrustedClient | undefined {
+  const allowInsecureHttp = entry.allow_insecure_http ?? false;
+  let keySource: KeySource | undefined;
+  if ((entry.jwks_url === undefined) === (entry.jwks === undefined)) {
+    problems.push('exactly one of "jwks_url" and "jwks" must be given');
+  } else if (entry.jwks_url !== undefined) {
+    // The JWK Set URL is kept as written: a `jku` header must match it character for character.
+    if (checkUrl(entry.jwks_url, 'jwks_url', allowInsecureHttp, problems) !== undefined) {
+      keySource = { kind: 'jwks_url', url: entry.jwks_url };
+    }
+  } else if (entry.jwks !== undefined) {
+    const keys: JsonWebKey[] = [];
+    const kids = new Set<string>();
+    entry.jwks.keys.forEach((jwk, index) => {
+      const imported = importVerificationJwk(jwk);
+      if (!imported.ok) {
+        problems.push(`jwks.keys[${index}] ${imported.reason}`);
+      } else if (kids.has(imported.key.kid)) {
+        problems.push(`jwks.keys[${index}] repeats kid ${JSON.stringify(imported.key.kid)}`);
+      } else {
+        kids.add(imported.key.kid);
+        keys.push(jwk as JsonWebKey);
+      }
+    });
+    keySource = { kind: 'jwks', jwks: { keys } };
+  }
+  const fhirServers: string[] = [];
+  entry.fhir_servers.forEach((server, index) => {
+    const url = checkUrl(server, `fhir_servers[${index}]`, allowInsecureHttp, problems);
+    if (url !== undefined && !fhirServers.includes(url)) fhirServers.push(url);
+  });
+  if (problems.length > 0 || keySource === undefined) return undefined;
+  return {
+    iss: entry.iss,
+    keySource,
+    fhirServers,
+    ...(entry.tenant === undefined ? {} : { tenant: entry.tenant }),
+    allowInsecureHttp,
+  };
+}
+
+/**
+ * Parses and validates already-decoded CDS_CLIENTS JSON. Throws `TrustedClientsError` listing every
+ * problem, each prefixed with its entry (index and iss) and field.
+ */
+export function validateTrustedClients(json: unknown): TrustedClient[] {
+  if (!Array.isArray(json)) {
+    throw new TrustedClientsError('CDS_CLIENTS must be a JSON array of trusted client entries');
+  }
+  const clients: TrustedClient[] = [];
+  const errors: string[] = [];
+  const seen = new Map<string, number>();
+  json.forEach((raw: unknown, index) => {
+    const label = entryLabel(index, raw);
+    const parsed = entrySchema.safeParse(raw);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const field =
+          issue.code === 'unrecognized_keys'
+            ? issue.keys.map((key) => JSON.stringify(key)).join(', ')
+            : describePath(issue.path);
+        const message = issue.code === 'unrecognized_keys' ? 'unknown field(s)' : issue.message;
+        errors.push(`${label}: ${field}: ${message}`);
+      }
+      return;
+    }
+    const problems: string[] = [];
+    const client = toClient(parsed.data, problems);
+    for (const problem of problems) errors.push(`${label}: ${problem}`);
+    const earlier = seen.get(parsed.data.iss);
+    if (earlier !== undefined) {
+      errors.push(`${label}: iss: the same issuer is already configured by entry ${earlier}`);
+      return;
+    }
+    seen.set(parsed.data.iss, index);
+    if (client !== undefined) clients.push(client);
+  });
+  if (errors.length > 0) {
+    throw new TrustedClientsError(`Invalid CDS_CLIENTS:\n  ${errors.join('\n  ')}`);
+  }
+  return clients;
+}
+
+export type ReadTextFile = (path: string) => string;
+
+const readUtf8: ReadTextFile = (path) => readFileSync(path, 'utf8');
+
+/**
+ * Parses `CDS_CLIENTS`: JSON when the value starts with `[` (after whitespace), otherwise a path to
+ * a JSON file read with `readFile`. Throws `TrustedClientsError` with a message fit for the start-up
+ * log (it never echoes the file's content).
+ */
+export function parseTrustedClients(value: string, readFile: ReadTextFile = readUtf8): TrustedClient[] {
+  const trimmed = value.trim();
+  if (trimmed === '') throw new TrustedClientsError('CDS_CLIENTS is empty');
+  let text: string;
+  let source: string;
+  if (trimmed.startsWith('[') || trimmed.startsWith('{')) {
+    text = trimmed;
+    source = 'CDS_CLIENTS';
+  } else {
+    source = `CDS_CLIENTS file ${JSON.stringify(trimmed)}`;
+    try {
+      text = readFile(trimmed);
+    } catch (error) {
+      const code =
+        typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'error';
+      throw new TrustedClientsError(`${source} cannot be read (${code})`);
+    }
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new TrustedClientsError(`${source} is not valid JSON`);
+  }
+  return validateTrustedClients(json);
+}
