@@ -1,0 +1,238 @@
+/**
+ * MedicationAdministrations and Procedures to recognised medication events. A drug is recognised
+ * by, in order: the site's local code mapping, RxNorm (system AND code), then its generic or brand
+ * name as a whole word in a coding display, the concept text, or a code of a site "name system".
+ * medicationReference is followed to a contained or bundled Medication, its identifiers and one
+ * level of ingredients (MIMIC mixes: "norepinephrine in saline").
+ * Only administrations that happened (completed, in-progress) become events.
+ */
+import type { CodeableConcept, Medication, MedicationAdministration, Procedure } from 'fhir/r4';
+import {
+  canonicalSystem,
+  codingsOf,
+  containsName,
+  isoTime,
+  normaliseText,
+  parseFhirTime,
+  referenceId,
+} from './fhir-values.js';
+import type { PatientData } from './patient-data.js';
+import {
+  ALL_MEDICATION_CONCEPTS,
+  CAR_T_PRODUCTS,
+  BISPECIFICS,
+  GIVEN_STATUSES,
+  SYSTEM,
+  type MedicationClass,
+  type MedicationConcept,
+} from './rule-tables.js';
+import { codeKey, type SiteCodes } from './site-codes.js';
+
+export type MatchedBy = 'site-code' | 'rxnorm' | 'name' | 'procedure-code';
+
+export interface MedicationEvent {
+  conceptId: string;
+  name: string;
+  medicationClass: MedicationClass;
+  /** Dose time, or infusion start. */
+  start: string;
+  /** Infusion end; equal to start for a single dose; absent while an infusion runs open-ended. */
+  end?: string;
+  status: 'completed' | 'in-progress';
+  matchedBy: MatchedBy;
+  /** What matched: "system|code" or the matched text. */
+  matchedOn: string;
+  resourceType: 'MedicationAdministration' | 'Procedure';
+  resourceId?: string;
+}
+
+interface ConceptMatch {
+  concept: MedicationConcept;
+  matchedBy: MatchedBy;
+  matchedOn: string;
+}
+
+const CONCEPT_BY_ID = new Map(ALL_MEDICATION_CONCEPTS.map((c) => [c.id, c]));
+
+/** Recognised events, sorted by start; administrations dated after `now` are left out. */
+export function medicationEvents(data: PatientData, now: Date, siteCodes: SiteCodes): MedicationEvent[] {
+  const nowMs = now.getTime();
+  const events: MedicationEvent[] = [];
+  for (const ma of data.medicationAdministrations) {
+    if (!GIVEN_STATUSES.includes(ma.status)) continue;
+    const timing = administrationTiming(ma);
+    if (!timing || timing.start > nowMs) continue;
+    for (const match of identifyAdministration(ma, data.medications, siteCodes)) {
+      events.push(
+        toEvent(match, timing, ma.status as MedicationEvent['status'], 'MedicationAdministration', ma.id),
+      );
+    }
+  }
+  for (const procedure of data.procedures) {
+    if (!GIVEN_STATUSES.includes(procedure.status)) continue;
+    const timing = procedureTiming(procedure);
+    if (!timing || timing.start > nowMs) continue;
+    const match = identifyProcedure(procedure, siteCodes);
+    if (match)
+      events.push(
+        toEvent(match, timing, procedure.status as MedicationEvent['status'], 'Procedure', procedure.id),
+      );
+  }
+  return events.sort((a, b) => a.start.localeCompare(b.start) || a.conceptId.localeCompare(b.conceptId));
+}
+
+function toEvent(
+  match: ConceptMatch,
+  timing: { start: number; end?: number },
+  status: MedicationEvent['status'],
+  resourceType: MedicationEvent['resourceType'],
+  resourceId: string | undefined,
+): MedicationEvent {
+  return {
+    conceptId: match.concept.id,
+    name: match.concept.name,
+    medicationClass: match.concept.medicationClass,
+    start: isoTime(timing.start),
+    ...(timing.end !== undefined && { end: isoTime(timing.end) }),
+    status,
+    matchedBy: match.matchedBy,
+    matchedOn: match.matchedOn,
+    resourceType,
+    ...(resourceId !== undefined && { resourceId }),
+  };
+}
+
+function administrationTiming(ma: MedicationAdministration): { start: number; end?: number } | undefined {
+  const single = parseFhirTime(ma.effectiveDateTime);
+  if (single !== undefined) return { start: single, end: single };
+  const start = parseFhirTime(ma.effectivePeriod?.start);
+  const end = parseFhirTime(ma.effectivePeriod?.end);
+  if (start !== undefined) return end !== undefined ? { start, end } : { start };
+  return end !== undefined ? { start: end, end } : undefined;
+}
+
+function procedureTiming(p: Procedure): { start: number; end?: number } | undefined {
+  const single = parseFhirTime(p.performedDateTime);
+  if (single !== undefined) return { start: single, end: single };
+  const start = parseFhirTime(p.performedPeriod?.start);
+  const end = parseFhirTime(p.performedPeriod?.end);
+  if (start !== undefined) return end !== undefined ? { start, end } : { start };
+  return end !== undefined ? { start: end, end } : undefined;
+}
+
+/** Every concept an administration gives (a mix can carry two), each once. */
+export function identifyAdministration(
+  ma: MedicationAdministration,
+  bundled: readonly Medication[],
+  siteCodes: SiteCodes,
+): ConceptMatch[] {
+  const concepts: CodeableConcept[] = [];
+  if (ma.medicationCodeableConcept) concepts.push(ma.medicationCodeableConcept);
+  const reference = ma.medicationReference?.reference;
+  if (reference !== undefined) {
+    const medication = resolveMedication(reference, ma, bundled);
+    if (medication) concepts.push(...medicationConcepts(medication, ma, bundled, 1));
+    else if (ma.medicationReference?.display) concepts.push({ text: ma.medicationReference.display });
+  }
+  const matches = concepts.flatMap((c) => matchConcept(c, siteCodes));
+  const seen = new Set<string>();
+  return matches.filter((m) => !seen.has(m.concept.id) && seen.add(m.concept.id));
+}
+
+function resolveMedication(
+  reference: string,
+  ma: MedicationAdministration,
+  bundled: readonly Medication[],
+): Medication | undefined {
+  const id = referenceId(reference);
+  if (reference.startsWith('#')) {
+    return ma.contained?.find((r): r is Medication => r.resourceType === 'Medication' && r.id === id);
+  }
+  return bundled.find((m) => m.id === id);
+}
+
+function medicationConcepts(
+  medication: Medication,
+  ma: MedicationAdministration,
+  bundled: readonly Medication[],
+  depth: number,
+): CodeableConcept[] {
+  const concepts: CodeableConcept[] = [];
+  if (medication.code) concepts.push(medication.code);
+  // MIMIC puts the formulary code and drug name in Medication.identifier.
+  const identifierCodings = (medication.identifier ?? [])
+    .filter((i) => i.system !== undefined && i.value !== undefined)
+    .map((i) => ({ system: i.system as string, code: i.value as string }));
+  if (identifierCodings.length) concepts.push({ coding: identifierCodings });
+  for (const ingredient of medication.ingredient ?? []) {
+    if (ingredient.itemCodeableConcept) concepts.push(ingredient.itemCodeableConcept);
+    const ref = ingredient.itemReference?.reference;
+    if (ref !== undefined && depth > 0) {
+      const item = resolveMedication(ref, ma, bundled);
+      if (item) concepts.push(...medicationConcepts(item, ma, bundled, depth - 1));
+    }
+  }
+  return concepts;
+}
+
+/** Site code, then RxNorm, then names; all concepts found in one CodeableConcept. */
+export function matchConcept(
+  concept: CodeableConcept,
+  siteCodes: SiteCodes,
+  among = ALL_MEDICATION_CONCEPTS,
+): ConceptMatch[] {
+  for (const coding of codingsOf(concept)) {
+    const system = canonicalSystem(coding.system, siteCodes);
+    if (system === undefined || coding.code === undefined) continue;
+    const key = codeKey(system, coding.code);
+    const siteConcept = CONCEPT_BY_ID.get(siteCodes.medications[key] ?? '');
+    if (siteConcept && among.includes(siteConcept))
+      return [{ concept: siteConcept, matchedBy: 'site-code', matchedOn: key }];
+    if (system === SYSTEM.rxnorm) {
+      const code = coding.code;
+      const rx = among.find((c) => c.rxnorm.includes(code));
+      if (rx) return [{ concept: rx, matchedBy: 'rxnorm', matchedOn: key }];
+    }
+  }
+  const texts = [
+    concept.text,
+    ...codingsOf(concept).map((c) => c.display),
+    ...codingsOf(concept)
+      .filter((c) => c.system !== undefined && siteCodes.nameSystems.includes(c.system))
+      .map((c) => c.code),
+  ].filter((t): t is string => t !== undefined && t.trim() !== '');
+  const found: ConceptMatch[] = [];
+  for (const text of texts) {
+    const normalised = normaliseText(text);
+    for (const candidate of among) {
+      if (found.some((f) => f.concept.id === candidate.id)) continue;
+      if (candidate.names.some((name) => containsName(normalised, name))) {
+        found.push({ concept: candidate, matchedBy: 'name', matchedOn: text });
+      }
+    }
+  }
+  return found;
+}
+
+const CELLULAR_AND_BISPECIFIC = [...CAR_T_PRODUCTS, ...BISPECIFICS];
+
+function identifyProcedure(procedure: Procedure, siteCodes: SiteCodes): ConceptMatch | undefined {
+  for (const coding of codingsOf(procedure.code)) {
+    const system = canonicalSystem(coding.system, siteCodes);
+    if (system === undefined || coding.code === undefined) continue;
+    const code = coding.code;
+    const product = CELLULAR_AND_BISPECIFIC.find((c) =>
+      (c.procedureCodes ?? []).some((p) => p.system === system && p.code === code),
+    );
+    if (product) return { concept: product, matchedBy: 'procedure-code', matchedOn: codeKey(system, code) };
+  }
+  if (!procedure.code) return undefined;
+  return matchConcept(procedure.code, siteCodes, CELLULAR_AND_BISPECIFIC)[0];
+}
+
+/** True when an event overlaps [fromMs, toMs] (an open infusion runs until toMs). */
+export function overlaps(event: MedicationEvent, fromMs: number, toMs: number): boolean {
+  const start = Date.parse(event.start);
+  const end = event.end !== undefined ? Date.parse(event.end) : event.status === 'in-progress' ? toMs : start;
+  return start <= toMs && end >= fromMs;
+}

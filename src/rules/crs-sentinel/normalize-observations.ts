@@ -1,0 +1,391 @@
+/**
+ * Observations (vitals and labs pooled: EHRs misfile them) to typed readings in canonical units.
+ * Codings are matched on system AND code; panel components by their own code, never position.
+ * Unusable readings are kept in `ignored` with the reason, so cards can say what was not used.
+ */
+import type { CodeableConcept, Coding, Observation, ObservationComponent, Quantity } from 'fhir/r4';
+import { canonicalSystem, codingsOf, isoTime, parseFhirTime, roundTo } from './fhir-values.js';
+import {
+  LOINC_OXYGEN_DEVICE,
+  LOINC_PANELS,
+  LOINC_READING_KIND,
+  OXYGEN_DEVICE_KEYWORDS,
+  PHYSIOLOGICAL_BOUNDS,
+  SYSTEM,
+  UNIT_CONVERSIONS,
+  UNUSABLE_OBSERVATION_STATUSES,
+  type OxygenSupportClass,
+  type ReadingKind,
+} from './rule-tables.js';
+import { codeKey, type SiteCodes } from './site-codes.js';
+
+export type TimeSource = 'effectiveDateTime' | 'effectivePeriod' | 'effectiveInstant' | 'issued';
+
+export interface ReadingSource {
+  resourceId?: string;
+  system: string;
+  code: string;
+  /** Panel code when the value is a component (e.g. 8480-6 inside 85354-9). */
+  componentOf?: string;
+}
+
+export interface Reading {
+  kind: ReadingKind;
+  /** In the canonical unit of its kind (rule-tables UNIT_CONVERSIONS). */
+  value: number;
+  unit: string;
+  time: string;
+  timeSource: TimeSource;
+  source: ReadingSource;
+  /** The value as sent, when a conversion was applied. */
+  original?: { value: number; unit: string };
+}
+
+export interface OxygenDeviceReading {
+  supportClass: OxygenSupportClass;
+  text: string;
+  time: string;
+  timeSource: TimeSource;
+  source: ReadingSource;
+}
+
+export type IgnoredReason =
+  | 'entered-in-error'
+  | 'cancelled'
+  | 'registered'
+  | 'data-absent'
+  | 'implausible'
+  | 'unknown-unit'
+  | 'unknown-device'
+  | 'no-time'
+  | 'no-value';
+
+export interface IgnoredReading {
+  kind: ReadingKind | 'oxygen-device';
+  reason: IgnoredReason;
+  detail: string;
+  time?: string;
+  value?: number;
+  unit?: string;
+  source: ReadingSource;
+}
+
+export interface NormalizedObservations {
+  /** Sorted by time, duplicates (same kind, time and value) removed. */
+  readings: Reading[];
+  devices: OxygenDeviceReading[];
+  ignored: IgnoredReading[];
+}
+
+interface ValueElement {
+  kind: ReadingKind;
+  coding: { system: string; code: string };
+  quantity?: Quantity;
+  integer?: number;
+  dataAbsentReason?: CodeableConcept;
+  componentOf?: string;
+}
+
+export function normalizeObservations(
+  observations: readonly Observation[],
+  siteCodes: SiteCodes,
+): NormalizedObservations {
+  const readings: Reading[] = [];
+  const devices: OxygenDeviceReading[] = [];
+  const ignored: IgnoredReading[] = [];
+  for (const obs of observations) {
+    const time = observationTime(obs);
+    const status = obs.status as string | undefined;
+    const unusable = status !== undefined && UNUSABLE_OBSERVATION_STATUSES.includes(status);
+    const deviceCoding = findCoding(
+      obs.code,
+      siteCodes,
+      (system, code) => system === SYSTEM.loinc && code === LOINC_OXYGEN_DEVICE,
+    );
+    if (deviceCoding) {
+      const source = sourceOf(obs, deviceCoding);
+      if (unusable) ignored.push(statusIgnored('oxygen-device', status, time, source));
+      else if (!time)
+        ignored.push({
+          kind: 'oxygen-device',
+          reason: 'no-time',
+          detail: 'no effective time or issued',
+          source,
+        });
+      else {
+        const device = classifyDevice(obs.valueCodeableConcept, siteCodes);
+        if (device) devices.push({ ...device, time: time.time, timeSource: time.source, source });
+        else
+          ignored.push({
+            kind: 'oxygen-device',
+            reason: 'unknown-device',
+            detail: `oxygen delivery method not recognised: ${conceptText(obs.valueCodeableConcept) || 'no value'}`,
+            time: time.time,
+            source,
+          });
+      }
+      continue;
+    }
+    for (const element of valueElements(obs, siteCodes)) {
+      const source = sourceOf(obs, element.coding, element.componentOf);
+      if (unusable) {
+        ignored.push(statusIgnored(element.kind, status, time, source));
+        continue;
+      }
+      if (!time) {
+        ignored.push({
+          kind: element.kind,
+          reason: 'no-time',
+          detail: 'no effective time or issued',
+          source,
+        });
+        continue;
+      }
+      const outcome = readValue(element, source, time);
+      if ('reason' in outcome) ignored.push(outcome);
+      else readings.push(outcome);
+    }
+  }
+  return { readings: dedupe(readings), devices: sortByTime(devices), ignored: sortByTime(ignored) };
+}
+
+function statusIgnored(
+  kind: ReadingKind | 'oxygen-device',
+  status: string | undefined,
+  time: ObservationTime | undefined,
+  source: ReadingSource,
+): IgnoredReading {
+  return {
+    kind,
+    reason: status as IgnoredReason,
+    detail: `status ${String(status)}: not used`,
+    ...(time && { time: time.time }),
+    source,
+  };
+}
+
+interface ObservationTime {
+  time: string;
+  source: TimeSource;
+}
+
+/** effectiveDateTime, effectivePeriod (start, else end), effectiveInstant, then issued. */
+export function observationTime(obs: Observation): ObservationTime | undefined {
+  const candidates: [string | undefined, TimeSource][] = [
+    [obs.effectiveDateTime, 'effectiveDateTime'],
+    [obs.effectivePeriod?.start ?? obs.effectivePeriod?.end, 'effectivePeriod'],
+    [obs.effectiveInstant, 'effectiveInstant'],
+    [obs.issued, 'issued'],
+  ];
+  for (const [value, source] of candidates) {
+    const ms = parseFhirTime(value);
+    if (ms !== undefined) return { time: isoTime(ms), source };
+  }
+  return undefined;
+}
+
+function findCoding(
+  concept: CodeableConcept | undefined,
+  siteCodes: SiteCodes,
+  predicate: (system: string, code: string) => boolean,
+): { system: string; code: string } | undefined {
+  for (const c of codingsOf(concept)) {
+    const system = canonicalSystem(c.system, siteCodes);
+    if (system !== undefined && c.code !== undefined && predicate(system, c.code))
+      return { system, code: c.code };
+  }
+  return undefined;
+}
+
+/** The kind a code measures: LOINC table first, then the site's local observation codes. */
+function kindOf(
+  concept: CodeableConcept | undefined,
+  siteCodes: SiteCodes,
+): { kind: ReadingKind; coding: { system: string; code: string } } | undefined {
+  for (const c of codingsOf(concept)) {
+    const system = canonicalSystem(c.system, siteCodes);
+    if (system === undefined || c.code === undefined) continue;
+    const kind =
+      system === SYSTEM.loinc ? LOINC_READING_KIND[c.code] : siteCodes.observations[codeKey(system, c.code)];
+    if (kind) return { kind, coding: { system, code: c.code } };
+  }
+  return undefined;
+}
+
+function valueElements(obs: Observation, siteCodes: SiteCodes): ValueElement[] {
+  const elements: ValueElement[] = [];
+  const top = kindOf(obs.code, siteCodes);
+  if (top && !isPanel(top.coding)) {
+    elements.push({
+      kind: top.kind,
+      coding: top.coding,
+      ...(obs.valueQuantity && { quantity: obs.valueQuantity }),
+      ...(obs.valueInteger !== undefined && { integer: obs.valueInteger }),
+      ...(obs.dataAbsentReason && { dataAbsentReason: obs.dataAbsentReason }),
+    });
+  }
+  const panel = findCoding(obs.code, siteCodes, (s, c) => s === SYSTEM.loinc && LOINC_PANELS.includes(c));
+  const parentCode = panel?.code ?? top?.coding.code ?? codingsOf(obs.code)[0]?.code;
+  for (const component of obs.component ?? []) {
+    const element = componentElement(component, siteCodes, parentCode, obs.dataAbsentReason);
+    if (element) elements.push(element);
+  }
+  return elements;
+}
+
+function isPanel(coding: { system: string; code: string }): boolean {
+  return coding.system === SYSTEM.loinc && LOINC_PANELS.includes(coding.code);
+}
+
+function componentElement(
+  component: ObservationComponent,
+  siteCodes: SiteCodes,
+  parentCode: string | undefined,
+  observationAbsent: CodeableConcept | undefined,
+): ValueElement | undefined {
+  const found = kindOf(component.code, siteCodes);
+  if (!found) return undefined;
+  const absent = component.dataAbsentReason ?? observationAbsent;
+  return {
+    kind: found.kind,
+    coding: found.coding,
+    ...(component.valueQuantity && { quantity: component.valueQuantity }),
+    ...(component.valueInteger !== undefined && { integer: component.valueInteger }),
+    ...(absent && { dataAbsentReason: absent }),
+    ...(parentCode !== undefined && { componentOf: parentCode }),
+  };
+}
+
+function sourceOf(
+  obs: Observation,
+  coding: { system: string; code: string },
+  componentOf?: string,
+): ReadingSource {
+  return {
+    ...(obs.id !== undefined && { resourceId: obs.id }),
+    system: coding.system,
+    code: coding.code,
+    ...(componentOf !== undefined && { componentOf }),
+  };
+}
+
+function readValue(
+  element: ValueElement,
+  source: ReadingSource,
+  time: ObservationTime,
+): Reading | IgnoredReading {
+  const base = { kind: element.kind, source, time: time.time };
+  const raw = element.quantity?.value ?? element.integer;
+  if (raw === undefined) {
+    if (element.dataAbsentReason) {
+      return {
+        ...base,
+        reason: 'data-absent',
+        detail: `data absent: ${conceptText(element.dataAbsentReason) || 'no reason given'}`,
+      };
+    }
+    return { ...base, reason: 'no-value', detail: 'no value and no data-absent reason' };
+  }
+  const conversion = UNIT_CONVERSIONS[element.kind];
+  const unitCandidates = [
+    element.quantity?.system === SYSTEM.ucum ? element.quantity.code : undefined,
+    element.quantity?.unit?.trim(),
+    element.quantity?.code,
+  ].filter((u): u is string => u !== undefined && u !== '');
+  const unit = unitCandidates.find((u) => conversion.units[u] !== undefined);
+  const convert = unit === undefined ? undefined : conversion.units[unit];
+  if (!convert) {
+    if (unitCandidates.length === 0 && conversion.unitless === true) {
+      return boundsChecked(
+        element,
+        { ...base, value: raw, unit: conversion.canonical, timeSource: time.source },
+        raw,
+        conversion.canonical,
+      );
+    }
+    return {
+      ...base,
+      reason: 'unknown-unit',
+      detail: `unit ${unitCandidates.length ? `"${unitCandidates.join('" / "')}"` : 'missing'} is not a known unit for ${element.kind}: not guessed`,
+      value: raw,
+      ...(unitCandidates[0] !== undefined && { unit: unitCandidates[0] }),
+    };
+  }
+  const value = roundTo(convert(raw), element.kind === 'temperature' ? 1 : 2);
+  const reading: Reading = {
+    ...base,
+    value,
+    unit: conversion.canonical,
+    timeSource: time.source,
+    ...(unit !== conversion.canonical && unit !== undefined && { original: { value: raw, unit } }),
+  };
+  return boundsChecked(element, reading, raw, unit ?? conversion.canonical);
+}
+
+function boundsChecked(
+  element: ValueElement,
+  reading: Reading,
+  raw: number,
+  unit: string,
+): Reading | IgnoredReading {
+  const [low, high] = PHYSIOLOGICAL_BOUNDS[element.kind];
+  if (reading.value >= low && reading.value <= high) return reading;
+  const shown = describeUnit(reading.unit);
+  const converted = unit === reading.unit ? '' : ` (= ${reading.value} ${shown})`;
+  const hint =
+    element.kind === 'temperature' && unit !== reading.unit && raw >= 25 && raw <= 45
+      ? ': looks like a °C value labelled °F'
+      : '';
+  return {
+    kind: element.kind,
+    reason: 'implausible',
+    detail: `${raw} ${unit}${converted} is outside the physiological range ${low}-${high} ${shown}${hint}`,
+    time: reading.time,
+    value: raw,
+    unit,
+    source: reading.source,
+  };
+}
+
+function classifyDevice(
+  value: CodeableConcept | undefined,
+  siteCodes: SiteCodes,
+): { supportClass: OxygenSupportClass; text: string } | undefined {
+  const text = conceptText(value);
+  for (const c of codingsOf(value)) {
+    const system = canonicalSystem(c.system, siteCodes);
+    if (system === undefined || c.code === undefined) continue;
+    const mapped = siteCodes.oxygenDevices[codeKey(system, c.code)];
+    if (mapped) return { supportClass: mapped, text: text || c.code };
+  }
+  if (!text) return undefined;
+  const match = OXYGEN_DEVICE_KEYWORDS.find((k) => k.pattern.test(text));
+  return match ? { supportClass: match.supportClass, text } : undefined;
+}
+
+/** Displays and text of a concept, joined (for matching and for showing). */
+export function conceptText(concept: CodeableConcept | undefined): string {
+  const parts = [concept?.text, ...codingsOf(concept).map((c: Coding) => c.display)].filter(
+    (t): t is string => t !== undefined && t.trim() !== '',
+  );
+  return [...new Set(parts)].join(' / ');
+}
+
+function sortByTime<T extends { time?: string }>(items: T[]): T[] {
+  return [...items].sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''));
+}
+
+function dedupe(readings: Reading[]): Reading[] {
+  const seen = new Set<string>();
+  return sortByTime(readings).filter((r) => {
+    const key = `${r.kind}|${r.time}|${r.value}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Used by tests and rendering: the text a reading should be shown with. */
+export function describeUnit(unit: string): string {
+  return { Cel: '°C', 'mm[Hg]': 'mmHg', '/min': '/min', '10*9/L': '×10⁹/L', '{score}': '' }[unit] ?? unit;
+}

@@ -1,0 +1,599 @@
+/**
+ * Every code list, unit table, bound and classification the CRS engine uses, in one place, each
+ * with its source. Numeric thresholds and windows that a site may tune live in rule-config.ts
+ * (DEFAULT_RULE_CONFIG) and cite the same sources.
+ *
+ * Sources:
+ * - [ASTCT] Lee DW, Santomasso BD, et al. ASTCT consensus grading for cytokine release syndrome.
+ *   Biol Blood Marrow Transplant 2019;25(4):625-638. doi:10.1016/j.bbmt.2018.12.758
+ * - [SEPSIS3] Singer M, et al. The Third International Consensus Definitions for Sepsis and Septic
+ *   Shock (Sepsis-3). JAMA 2016;315(8):801-810. doi:10.1001/jama.2016.0287
+ * - [FHIR-VS] FHIR R4 vital-signs profile and US Core (LOINC codes, UCUM units).
+ * - [LABELS] FDA product labels (DailyMed) of each CAR-T product, bispecific and tocilizumab.
+ * - [RXNORM] RxNorm via FDA NDC records (product-level codes; ingredient codes of most cellular
+ *   products are not published: marked "check").
+ * - [DESIGN] a design judgement of this project, not a guideline: documented in
+ *   docs/clinical-logic.md and configurable where it is a number.
+ */
+
+export const SYSTEM = {
+  loinc: 'http://loinc.org',
+  snomed: 'http://snomed.info/sct',
+  rxnorm: 'http://www.nlm.nih.gov/research/umls/rxnorm',
+  icd10cm: 'http://hl7.org/fhir/sid/icd-10-cm',
+  icd9cm: 'http://hl7.org/fhir/sid/icd-9-cm',
+  icd10pcs: 'http://www.cms.gov/Medicare/Coding/ICD10',
+  cpt: 'http://www.ama-assn.org/go/cpt',
+  ucum: 'http://unitsofmeasure.org',
+  dataAbsentReason: 'http://terminology.hl7.org/CodeSystem/data-absent-reason',
+} as const;
+
+/**
+ * Code systems that are the same code system under another URL. [DESIGN] WHO ICD-10 shares the
+ * A40/A41 sepsis codes with ICD-10-CM. Sites add their own aliases in their site-codes file.
+ */
+export const DEFAULT_SYSTEM_ALIASES: Readonly<Record<string, string>> = {
+  'http://hl7.org/fhir/sid/icd-10': SYSTEM.icd10cm,
+  'urn:oid:2.16.840.1.113883.6.90': SYSTEM.icd10cm,
+  'urn:oid:2.16.840.1.113883.6.103': SYSTEM.icd9cm,
+  'urn:oid:2.16.840.1.113883.6.88': SYSTEM.rxnorm,
+  'urn:oid:2.16.840.1.113883.6.1': SYSTEM.loinc,
+  'urn:oid:2.16.840.1.113883.6.96': SYSTEM.snomed,
+  'http://www.nlm.nih.gov/research/umls/rxnorm/': SYSTEM.rxnorm,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Observations
+// ---------------------------------------------------------------------------------------------
+
+/** What a reading measures, after normalization. */
+export type ReadingKind =
+  | 'temperature'
+  | 'heart-rate'
+  | 'respiratory-rate'
+  | 'spo2'
+  | 'systolic-bp'
+  | 'diastolic-bp'
+  | 'mean-arterial-pressure'
+  | 'oxygen-flow'
+  | 'fio2'
+  | 'body-weight'
+  | 'gcs-total'
+  | 'lactate'
+  | 'il-6'
+  | 'crp'
+  | 'ferritin'
+  | 'wbc';
+
+/** Vital-sign kinds: their absence in the recent window is a monitoring data gap. */
+export const VITAL_SIGN_KINDS: readonly ReadingKind[] = [
+  'temperature',
+  'heart-rate',
+  'respiratory-rate',
+  'spo2',
+  'systolic-bp',
+  'mean-arterial-pressure',
+];
+
+/** LOINC code of a single-valued Observation (or component) to the kind it measures. [FHIR-VS] */
+export const LOINC_READING_KIND: Readonly<Record<string, ReadingKind>> = {
+  '8310-5': 'temperature', // body temperature
+  '8331-1': 'temperature', // oral
+  '8328-7': 'temperature', // axillary
+  '8332-9': 'temperature', // rectal
+  '8333-7': 'temperature', // tympanic
+  '8867-4': 'heart-rate',
+  '9279-1': 'respiratory-rate',
+  '2708-6': 'spo2', // oxygen saturation in arterial blood (US Core sends both)
+  '59408-5': 'spo2', // oxygen saturation by pulse oximetry
+  '8480-6': 'systolic-bp',
+  '8462-4': 'diastolic-bp',
+  '8478-0': 'mean-arterial-pressure',
+  '3151-8': 'oxygen-flow', // inhaled oxygen flow rate (not 3150-0: one public source swaps them)
+  '3150-0': 'fio2', // inhaled oxygen concentration
+  '29463-7': 'body-weight',
+  '3141-9': 'body-weight', // measured (check)
+  '8335-2': 'body-weight', // estimated (check)
+  '9269-2': 'gcs-total',
+  '2524-7': 'lactate', // serum/plasma
+  '32693-4': 'lactate', // blood
+  '26881-3': 'il-6',
+  '1988-5': 'crp',
+  '2276-4': 'ferritin',
+  '6690-2': 'wbc',
+};
+
+/** Panels whose components are read by their own codes, never by position. [FHIR-VS] */
+export const LOINC_PANELS: readonly string[] = ['85354-9', '55284-4'];
+
+/** Oxygen delivery method (device) Observation; its value is coded. [FHIR-VS] (not 41925-9) */
+export const LOINC_OXYGEN_DEVICE = '107117-4';
+
+export interface UnitConversion {
+  /** The unit the engine works in. */
+  canonical: string;
+  /** Accepted unit spellings (UCUM code or unit text) and how to convert each to canonical. */
+  units: Readonly<Record<string, (v: number) => number>>;
+  /** Readings with no unit at all are accepted (scores). */
+  unitless?: boolean;
+}
+
+const same = (v: number): number => v;
+const fahrenheitToCelsius = (v: number): number => ((v - 32) * 5) / 9;
+
+/** Unit spellings seen in real data (MIMIC sends unit "F" with UCUM code "[degF]"). */
+export const UNIT_CONVERSIONS: Readonly<Record<ReadingKind, UnitConversion>> = {
+  temperature: {
+    canonical: 'Cel',
+    units: {
+      Cel: same,
+      '°C': same,
+      degC: same,
+      C: same,
+      '[degF]': fahrenheitToCelsius,
+      degF: fahrenheitToCelsius,
+      '°F': fahrenheitToCelsius,
+      F: fahrenheitToCelsius,
+    },
+  },
+  'heart-rate': {
+    canonical: '/min',
+    units: { '/min': same, '{beats}/min': same, 'beats/minute': same, 'beats/min': same, bpm: same },
+  },
+  'respiratory-rate': {
+    canonical: '/min',
+    units: { '/min': same, '{breaths}/min': same, 'breaths/minute': same, 'breaths/min': same },
+  },
+  spo2: { canonical: '%', units: { '%': same, percent: same } },
+  'systolic-bp': { canonical: 'mm[Hg]', units: mmHgUnits() },
+  'diastolic-bp': { canonical: 'mm[Hg]', units: mmHgUnits() },
+  'mean-arterial-pressure': { canonical: 'mm[Hg]', units: mmHgUnits() },
+  'oxygen-flow': {
+    canonical: 'L/min',
+    units: { 'L/min': same, 'l/min': same, LPM: same, 'mL/min': (v) => v / 1000 },
+  },
+  fio2: { canonical: '%', units: { '%': same, percent: same } },
+  'body-weight': {
+    canonical: 'kg',
+    units: {
+      kg: same,
+      g: (v) => v / 1000,
+      '[lb_av]': lbToKg,
+      lb: lbToKg,
+      lbs: lbToKg,
+      '[oz_av]': (v) => v * 0.0283495,
+    },
+  },
+  'gcs-total': {
+    canonical: '{score}',
+    units: { '{score}': same, score: same, '{Score}': same },
+    unitless: true,
+  },
+  lactate: { canonical: 'mmol/L', units: { 'mmol/L': same, 'mmol/l': same, 'mg/dL': (v) => v / 9.008 } },
+  'il-6': { canonical: 'pg/mL', units: { 'pg/mL': same, 'ng/L': same, 'pg/ml': same } },
+  crp: { canonical: 'mg/L', units: { 'mg/L': same, 'mg/l': same, 'mg/dL': (v) => v * 10 } },
+  ferritin: { canonical: 'ng/mL', units: { 'ng/mL': same, 'ug/L': same, 'µg/L': same, 'ng/ml': same } },
+  wbc: {
+    canonical: '10*9/L',
+    units: {
+      '10*9/L': same,
+      '10*3/uL': same,
+      '10^3/uL': same,
+      'K/uL': same,
+      '10*3/mm3': same,
+      '/uL': (v) => v / 1000,
+    },
+  },
+};
+
+function lbToKg(v: number): number {
+  return v * 0.45359237;
+}
+function mmHgUnits(): Record<string, (v: number) => number> {
+  return { 'mm[Hg]': same, mmHg: same, 'mm Hg': same, kPa: (v) => v * 7.50062 };
+}
+
+/**
+ * Physiological bounds in canonical units: readings outside are implausible, ignored and
+ * reported. [DESIGN] wide bounds meant to catch unit and entry errors (a "°F" 34.8 = 1.6 °C, an
+ * SpO2 of 10 %), never to judge a plausible value.
+ */
+export const PHYSIOLOGICAL_BOUNDS: Readonly<Record<ReadingKind, readonly [number, number]>> = {
+  temperature: [25, 45],
+  'heart-rate': [15, 300],
+  'respiratory-rate': [2, 80],
+  spo2: [50, 100],
+  'systolic-bp': [30, 300],
+  'diastolic-bp': [10, 200],
+  'mean-arterial-pressure': [20, 250],
+  'oxygen-flow': [0, 80],
+  fio2: [21, 100],
+  'body-weight': [0.3, 400],
+  'gcs-total': [3, 15],
+  lactate: [0, 30],
+  'il-6': [0, 1_000_000],
+  crp: [0, 1000],
+  ferritin: [0, 500_000],
+  wbc: [0, 1000],
+};
+
+/** Observation statuses that mean the value must not be used. [FHIR R4 ObservationStatus] */
+export const UNUSABLE_OBSERVATION_STATUSES: readonly string[] = [
+  'entered-in-error',
+  'cancelled',
+  'registered',
+];
+
+/** Administration / procedure statuses that mean the drug was (being) given. [FHIR R4] */
+export const GIVEN_STATUSES: readonly string[] = ['completed', 'in-progress'];
+
+// ---------------------------------------------------------------------------------------------
+// Oxygen support (ASTCT hypoxia domain)
+// ---------------------------------------------------------------------------------------------
+
+/** Oxygen support classes in ASTCT order; each maps to the hypoxia-domain grade. [ASTCT] */
+export type OxygenSupportClass = 'none' | 'low-flow' | 'high-flow' | 'positive-pressure';
+export const OXYGEN_CLASS_GRADE: Readonly<Record<OxygenSupportClass, 0 | 2 | 3 | 4>> = {
+  none: 0,
+  'low-flow': 2, // nasal cannula <= 6 L/min or blow-by
+  'high-flow': 3, // high-flow nasal cannula > 6 L/min, facemask, non-rebreather, Venturi
+  'positive-pressure': 4, // CPAP, BiPAP, intubation and mechanical ventilation
+};
+
+/**
+ * Device text (display or CodeableConcept.text of 107117-4) to class, first match wins, most
+ * intensive first. [ASTCT] classes; [DESIGN] keyword matching, since device codes vary between
+ * EHRs (sites map their own device codes in the site-codes file).
+ */
+export const OXYGEN_DEVICE_KEYWORDS: readonly { pattern: RegExp; supportClass: OxygenSupportClass }[] = [
+  {
+    pattern:
+      /\b(cpap|bipap|bi-?level|niv|non-?invasive (positive pressure )?ventilation|ventilator|mechanical ventilation|endotracheal|intubat|tracheostomy)/i,
+    supportClass: 'positive-pressure',
+  },
+  { pattern: /\b(high[- ]?flow|hfnc|optiflow|airvo)/i, supportClass: 'high-flow' },
+  { pattern: /\b(mask|non-?rebreather|nrb|venturi|face tent)/i, supportClass: 'high-flow' },
+  { pattern: /\b(nasal cannula|cannula|nasal prongs|blow-?by)/i, supportClass: 'low-flow' },
+  { pattern: /\b(room air)\b/i, supportClass: 'none' },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Medications
+// ---------------------------------------------------------------------------------------------
+
+export type MedicationClass =
+  | 'car-t'
+  | 'bispecific'
+  | 'tocilizumab'
+  | 'corticosteroid'
+  | 'antipyretic'
+  | 'vasopressor'
+  | 'inotrope'
+  | 'antibiotic';
+
+export interface MedicationConcept {
+  /** Stable id (generic name, kebab-case). */
+  id: string;
+  /** Generic name as shown on cards. */
+  name: string;
+  medicationClass: MedicationClass;
+  /** Generic, brand and common names matched as whole words in code displays and text. */
+  names: readonly string[];
+  /** RxNorm codes (ingredient and product). */
+  rxnorm: readonly string[];
+  /** ICD-10-PCS or CPT administration codes (cellular products). */
+  procedureCodes?: readonly { system: string; code: string }[];
+  /** Vasopressors: counts toward "several vasopressors" (ASTCT grade 4). */
+  countsTowardSeveral?: boolean;
+}
+
+const pcs = (...codes: string[]): { system: string; code: string }[] =>
+  codes.map((code) => ({ system: SYSTEM.icd10pcs, code }));
+
+/** CAR-T products. Codes from the clinical reference (FDA NDC records, ICD-10-PCS). [LABELS][RXNORM] */
+export const CAR_T_PRODUCTS: readonly MedicationConcept[] = [
+  {
+    id: 'tisagenlecleucel',
+    name: 'tisagenlecleucel',
+    medicationClass: 'car-t',
+    names: ['tisagenlecleucel', 'tisa-cel', 'kymriah'],
+    rxnorm: [],
+    procedureCodes: pcs('XW033J7', 'XW043J7'),
+  },
+  {
+    id: 'axicabtagene-ciloleucel',
+    name: 'axicabtagene ciloleucel',
+    medicationClass: 'car-t',
+    names: ['axicabtagene ciloleucel', 'axi-cel', 'yescarta'],
+    rxnorm: ['1987402', '1987407'],
+    procedureCodes: pcs('XW033H7', 'XW043H7'),
+  },
+  {
+    id: 'brexucabtagene-autoleucel',
+    name: 'brexucabtagene autoleucel',
+    medicationClass: 'car-t',
+    names: ['brexucabtagene autoleucel', 'brexu-cel', 'tecartus'],
+    rxnorm: ['2387347', '2387352', '2572002', '2572005'],
+    procedureCodes: pcs('XW033M7', 'XW043M7', 'XW23346', 'XW24346'),
+  },
+  {
+    id: 'lisocabtagene-maraleucel',
+    name: 'lisocabtagene maraleucel',
+    medicationClass: 'car-t',
+    names: ['lisocabtagene maraleucel', 'liso-cel', 'breyanzi'],
+    rxnorm: ['2479140', '2479145'],
+    procedureCodes: pcs('XW23376', 'XW24376'),
+  },
+  {
+    id: 'idecabtagene-vicleucel',
+    name: 'idecabtagene vicleucel',
+    medicationClass: 'car-t',
+    names: ['idecabtagene vicleucel', 'ide-cel', 'abecma'],
+    rxnorm: [],
+    procedureCodes: pcs('XW033K7', 'XW043K7'),
+  },
+  {
+    id: 'ciltacabtagene-autoleucel',
+    name: 'ciltacabtagene autoleucel',
+    medicationClass: 'car-t',
+    names: ['ciltacabtagene autoleucel', 'cilta-cel', 'carvykti'],
+    rxnorm: ['2594780'],
+    procedureCodes: pcs('XW033A7', 'XW043A7'),
+  },
+  {
+    id: 'obecabtagene-autoleucel',
+    name: 'obecabtagene autoleucel',
+    medicationClass: 'car-t',
+    names: ['obecabtagene autoleucel', 'obe-cel', 'aucatzyl'],
+    rxnorm: ['2700168', '2700173', '2700174', '2700175'],
+  },
+  {
+    // Administration coded without the product: ICD-10-PCS before Oct 2021; CPT 0540T (Category
+    // III administration) and 38228 (Category I, check dates).
+    id: 'car-t-unspecified',
+    name: 'CAR-T cell therapy',
+    medicationClass: 'car-t',
+    names: ['chimeric antigen receptor t-cell', 'car-t cell therapy', 'car t-cell therapy'],
+    rxnorm: [],
+    procedureCodes: [
+      ...pcs('XW033C3', 'XW043C3'),
+      { system: SYSTEM.cpt, code: '0540T' },
+      { system: SYSTEM.cpt, code: '38228' },
+    ],
+  },
+];
+
+/** T-cell-engaging bispecific antibodies. [LABELS][RXNORM] (ingredient codes: check) */
+export const BISPECIFICS: readonly MedicationConcept[] = [
+  {
+    id: 'teclistamab',
+    name: 'teclistamab',
+    medicationClass: 'bispecific',
+    names: ['teclistamab', 'tecvayli'],
+    rxnorm: ['2619432', '2619438', '2619441', '2619444'],
+  },
+  {
+    id: 'talquetamab',
+    name: 'talquetamab',
+    medicationClass: 'bispecific',
+    names: ['talquetamab', 'talvey'],
+    rxnorm: [],
+  },
+  {
+    id: 'elranatamab',
+    name: 'elranatamab',
+    medicationClass: 'bispecific',
+    names: ['elranatamab', 'elrexfio'],
+    rxnorm: [],
+  },
+  {
+    id: 'epcoritamab',
+    name: 'epcoritamab',
+    medicationClass: 'bispecific',
+    names: ['epcoritamab', 'epkinly'],
+    rxnorm: ['2637399', '2637405', '2637408', '2637411'],
+  },
+  {
+    id: 'glofitamab',
+    name: 'glofitamab',
+    medicationClass: 'bispecific',
+    names: ['glofitamab', 'columvi'],
+    rxnorm: ['2639786', '2639792', '2639794', '2639795'],
+  },
+  {
+    id: 'mosunetuzumab',
+    name: 'mosunetuzumab',
+    medicationClass: 'bispecific',
+    names: ['mosunetuzumab', 'lunsumio'],
+    rxnorm: ['2729433', '2729436', '2729439', '2729442'],
+  },
+  {
+    id: 'tarlatamab',
+    name: 'tarlatamab',
+    medicationClass: 'bispecific',
+    names: ['tarlatamab', 'imdelltra'],
+    rxnorm: [],
+  },
+  {
+    id: 'blinatumomab',
+    name: 'blinatumomab',
+    medicationClass: 'bispecific',
+    names: ['blinatumomab', 'blincyto'],
+    rxnorm: ['1597258'],
+  },
+];
+
+/**
+ * Drugs after which fever is no longer required for grading. [ASTCT] "antipyretic or
+ * anticytokine therapy such as tocilizumab or steroids".
+ */
+export const FEVER_MASKING_AGENTS: readonly MedicationConcept[] = [
+  {
+    id: 'tocilizumab',
+    name: 'tocilizumab',
+    medicationClass: 'tocilizumab',
+    names: ['tocilizumab', 'actemra', 'tofidence', 'tyenne'],
+    rxnorm: ['612865', '1657974', '1657979', '1657981', '1657976', '1657980', '1657982'],
+  },
+  {
+    id: 'dexamethasone',
+    name: 'dexamethasone',
+    medicationClass: 'corticosteroid',
+    names: ['dexamethasone', 'decadron'],
+    rxnorm: ['3264'],
+  },
+  {
+    id: 'methylprednisolone',
+    name: 'methylprednisolone',
+    medicationClass: 'corticosteroid',
+    names: ['methylprednisolone', 'solu-medrol'],
+    rxnorm: ['6902'],
+  },
+  {
+    id: 'hydrocortisone',
+    name: 'hydrocortisone',
+    medicationClass: 'corticosteroid',
+    names: ['hydrocortisone', 'solu-cortef'],
+    rxnorm: [],
+  },
+  {
+    id: 'acetaminophen',
+    name: 'acetaminophen',
+    medicationClass: 'antipyretic',
+    names: ['acetaminophen', 'paracetamol', 'tylenol', 'ofirmev'],
+    rxnorm: ['161'],
+  },
+  { id: 'ibuprofen', name: 'ibuprofen', medicationClass: 'antipyretic', names: ['ibuprofen'], rxnorm: [] },
+];
+
+/**
+ * Vasoactive drugs. [ASTCT] names no list: [DESIGN] count norepinephrine, epinephrine,
+ * phenylephrine, dopamine; vasopressin is a vasopressor that never counts toward "several";
+ * dobutamine and milrinone are inotropes and are not counted (clinical reference, "check").
+ */
+export const VASOACTIVES: readonly MedicationConcept[] = [
+  {
+    id: 'norepinephrine',
+    name: 'norepinephrine',
+    medicationClass: 'vasopressor',
+    names: ['norepinephrine', 'noradrenaline', 'levophed'],
+    rxnorm: ['7512'],
+    countsTowardSeveral: true,
+  },
+  {
+    id: 'epinephrine',
+    name: 'epinephrine',
+    medicationClass: 'vasopressor',
+    names: ['epinephrine', 'adrenaline'],
+    rxnorm: ['3992'],
+    countsTowardSeveral: true,
+  },
+  {
+    id: 'phenylephrine',
+    name: 'phenylephrine',
+    medicationClass: 'vasopressor',
+    names: ['phenylephrine', 'neo-synephrine', 'neosynephrine'],
+    rxnorm: ['8163'],
+    countsTowardSeveral: true,
+  },
+  {
+    id: 'dopamine',
+    name: 'dopamine',
+    medicationClass: 'vasopressor',
+    names: ['dopamine'],
+    rxnorm: ['3628'],
+    countsTowardSeveral: true,
+  },
+  {
+    id: 'vasopressin',
+    name: 'vasopressin',
+    medicationClass: 'vasopressor',
+    names: ['vasopressin', 'vasostrict'],
+    rxnorm: ['11149'],
+    countsTowardSeveral: false,
+  },
+  {
+    id: 'dobutamine',
+    name: 'dobutamine',
+    medicationClass: 'inotrope',
+    names: ['dobutamine'],
+    rxnorm: ['3616'],
+  },
+  { id: 'milrinone', name: 'milrinone', medicationClass: 'inotrope', names: ['milrinone'], rxnorm: [] },
+];
+
+/**
+ * Systemic antibiotics for the sepsis-context rule (antibiotics + SIRS/qSOFA). [DESIGN] names of
+ * common empiric IV antibiotics; topical agents (neomycin, polymyxin, bacitracin) are left out.
+ * Oral vancomycin (C. difficile) is not systemic: sites map only IV formulary codes.
+ */
+export const ANTIBIOTICS: readonly MedicationConcept[] = [
+  ['vancomycin', ['vancomycin', 'vancocin']],
+  ['piperacillin-tazobactam', ['piperacillin', 'zosyn']],
+  ['cefepime', ['cefepime', 'maxipime']],
+  ['ceftriaxone', ['ceftriaxone', 'rocephin']],
+  ['ceftazidime', ['ceftazidime', 'fortaz']],
+  ['cefazolin', ['cefazolin', 'ancef']],
+  ['cefuroxime', ['cefuroxime']],
+  ['cefoxitin', ['cefoxitin']],
+  ['ceftaroline', ['ceftaroline']],
+  ['meropenem', ['meropenem', 'merrem']],
+  ['imipenem-cilastatin', ['imipenem']],
+  ['ertapenem', ['ertapenem']],
+  ['aztreonam', ['aztreonam']],
+  ['levofloxacin', ['levofloxacin', 'levaquin']],
+  ['ciprofloxacin', ['ciprofloxacin', 'cipro']],
+  ['moxifloxacin', ['moxifloxacin']],
+  ['metronidazole', ['metronidazole', 'flagyl']],
+  ['clindamycin', ['clindamycin']],
+  ['linezolid', ['linezolid']],
+  ['daptomycin', ['daptomycin']],
+  ['gentamicin', ['gentamicin']],
+  ['tobramycin', ['tobramycin']],
+  ['amikacin', ['amikacin']],
+  ['ampicillin-sulbactam', ['ampicillin', 'unasyn']],
+  ['nafcillin', ['nafcillin']],
+  ['oxacillin', ['oxacillin']],
+  ['azithromycin', ['azithromycin']],
+  ['doxycycline', ['doxycycline']],
+  ['sulfamethoxazole-trimethoprim', ['sulfamethoxazole', 'bactrim']],
+].map(([id, names]) => ({
+  id: id as string,
+  name: (id as string).replace('-', '/'),
+  medicationClass: 'antibiotic' as const,
+  names: names as string[],
+  rxnorm: [],
+}));
+
+export const ALL_MEDICATION_CONCEPTS: readonly MedicationConcept[] = [
+  ...CAR_T_PRODUCTS,
+  ...BISPECIFICS,
+  ...FEVER_MASKING_AGENTS,
+  ...VASOACTIVES,
+  ...ANTIBIOTICS,
+];
+
+// ---------------------------------------------------------------------------------------------
+// Sepsis diagnoses
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Sepsis and septic-shock diagnosis codes, compared without dots. Prefix entries match any
+ * descendant (A41.9, 038.9). [clinical reference section 3: ICD-10-CM, ICD-9-CM, SNOMED CT]
+ */
+export const SEPSIS_DIAGNOSIS_CODES: readonly { system: string; code: string; prefix: boolean }[] = [
+  { system: SYSTEM.icd10cm, code: 'A40', prefix: true },
+  { system: SYSTEM.icd10cm, code: 'A41', prefix: true },
+  { system: SYSTEM.icd10cm, code: 'R6520', prefix: false },
+  { system: SYSTEM.icd10cm, code: 'R6521', prefix: false },
+  { system: SYSTEM.icd9cm, code: '038', prefix: true },
+  { system: SYSTEM.icd9cm, code: '99591', prefix: false },
+  { system: SYSTEM.icd9cm, code: '99592', prefix: false },
+  { system: SYSTEM.icd9cm, code: '78552', prefix: false },
+  { system: SYSTEM.snomed, code: '91302008', prefix: false },
+  { system: SYSTEM.snomed, code: '76571007', prefix: false },
+  { system: SYSTEM.snomed, code: '10001005', prefix: false },
+];
+
+/** Condition verification statuses that rule a diagnosis out. [FHIR R4] */
+export const EXCLUDED_VERIFICATION_STATUSES: readonly string[] = ['refuted', 'entered-in-error'];

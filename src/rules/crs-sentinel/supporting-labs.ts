@@ -1,0 +1,93 @@
+/**
+ * Supporting labs: evidence shown on the card, never used for the grade. [ASTCT] grades on
+ * physiology only; IL-6, CRP and ferritin are the markers clinicians order when CRS is suspected.
+ * Lactate in sepsis context: [SEPSIS3] shock = vasopressors for MAP >= 65 and lactate > 2 mmol/L.
+ */
+import { DAY_MS } from './fhir-values.js';
+import type { Reading } from './normalize-observations.js';
+import type { CrsRuleConfig } from './rule-config.js';
+
+export type CytokineMarker = 'il-6' | 'crp' | 'ferritin';
+const MARKERS: readonly CytokineMarker[] = ['il-6', 'crp', 'ferritin'];
+
+export interface LabTrend {
+  kind: CytokineMarker;
+  latest: Reading;
+  /** Last value before the reference time (the latest dose), else the first one after it. */
+  baseline?: Reading;
+  direction?: 'rising' | 'falling' | 'stable';
+  /** latest / baseline, one decimal. */
+  changeFactor?: number;
+}
+
+export interface LactateFinding {
+  latest: Reading;
+  aboveShockThreshold: boolean;
+  /** [SEPSIS3] septic shock criterion: lactate above threshold while on vasopressors. */
+  sepsis3ShockCriterion: boolean;
+}
+
+export interface SupportingLabs {
+  markers: LabTrend[];
+  lactate?: LactateFinding;
+}
+
+export interface SupportingLabsInput {
+  readings: readonly Reading[];
+  now: Date;
+  /** Latest therapy dose, or undefined (then the sepsis look-back start is the reference). */
+  referenceTime?: string;
+  windowStartMs: number;
+  sepsisContext: boolean;
+  onVasopressors: boolean;
+  rules: CrsRuleConfig;
+}
+
+export function supportingLabs(input: SupportingLabsInput): SupportingLabs {
+  const nowMs = input.now.getTime();
+  const lookbackMs = input.rules.sepsis.diagnosisLookbackDays * DAY_MS;
+  const referenceMs =
+    input.referenceTime !== undefined ? Date.parse(input.referenceTime) : nowMs - lookbackMs;
+  const fromMs = referenceMs - lookbackMs;
+  const inRange = input.readings.filter((r) => {
+    const t = Date.parse(r.time);
+    return t >= fromMs && t <= nowMs;
+  });
+  const markers = MARKERS.map((kind) => markerTrend(kind, inRange, referenceMs, input.rules)).filter(
+    (t): t is LabTrend => t !== undefined,
+  );
+  const lactate = input.sepsisContext ? lactateFinding(input) : undefined;
+  return { markers, ...(lactate && { lactate }) };
+}
+
+function markerTrend(
+  kind: CytokineMarker,
+  readings: readonly Reading[],
+  referenceMs: number,
+  rules: CrsRuleConfig,
+): LabTrend | undefined {
+  const series = readings.filter((r) => r.kind === kind);
+  const latest = series[series.length - 1];
+  if (!latest) return undefined;
+  const before = series.filter((r) => Date.parse(r.time) <= referenceMs);
+  const baseline =
+    before[before.length - 1] ?? series.find((r) => r !== latest && Date.parse(r.time) > referenceMs);
+  if (!baseline || baseline === latest) return { kind, latest };
+  if (baseline.value <= 0) return { kind, latest, baseline };
+  const ratio = latest.value / baseline.value;
+  const tolerance = rules.labs.trendTolerance;
+  const direction = ratio > 1 + tolerance ? 'rising' : ratio < 1 - tolerance ? 'falling' : 'stable';
+  return { kind, latest, baseline, direction, changeFactor: Math.round(ratio * 10) / 10 };
+}
+
+function lactateFinding(input: SupportingLabsInput): LactateFinding | undefined {
+  const nowMs = input.now.getTime();
+  const recent = input.readings.filter((r) => {
+    const t = Date.parse(r.time);
+    return r.kind === 'lactate' && t >= input.windowStartMs && t <= nowMs;
+  });
+  const latest = recent[recent.length - 1];
+  if (!latest) return undefined;
+  const above = latest.value > input.rules.labs.lactateShockAbove;
+  return { latest, aboveShockThreshold: above, sepsis3ShockCriterion: above && input.onVasopressors };
+}
