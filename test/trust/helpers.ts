@@ -80,6 +80,8 @@ export function signToken(spec: TokenSpec): string {
     header: header as unknown as jwt.JwtHeader,
     // jsonwebtoken keeps a given iat; noTimestamp only when the test removed it on purpose.
     noTimestamp: !('iat' in payload),
+    // Test tokens may be signed with deliberately weak keys, which the verifier must refuse.
+    allowInsecureKeySizes: true,
   });
 }
 
