@@ -34,6 +34,8 @@ export type TocilizumabSuggestion =
   | { allowed: false; reason: string };
 
 export interface TocilizumabStatus {
+  /** Limits applied (from the rule config), for display. */
+  limits: { maxDoseMg: number; maxPer24h: number; maxTotal: number; minHours: number };
   dosesIn24h: number;
   dosesTotal: number;
   lastDose?: string;
@@ -47,6 +49,8 @@ export type CrsOutcome =
 
 export interface CrsAssessment {
   now: string;
+  /** Patient.id, for the subject of draft orders. */
+  patientId?: string;
   encounterId?: string;
   /** Start of the recent window for vitals and vasopressors. */
   windowStart: string;
@@ -134,6 +138,7 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
   const dataGaps = findDataGaps(vitals, recent, latestWeight, therapy.contexts.length > 0, data.truncated);
   return {
     now: now.toISOString(),
+    ...(data.patient?.id !== undefined && { patientId: data.patient.id }),
     ...(input.encounterId !== undefined && { encounterId: input.encounterId }),
     windowStart: vitals.windowStart,
     contexts,
@@ -217,7 +222,17 @@ function tocilizumabStatus(
     .map((e) => e.start)
     .sort()
     .pop();
-  const counts = { dosesIn24h, dosesTotal: doses.length, ...(lastDose !== undefined && { lastDose }) };
+  const counts = {
+    limits: {
+      maxDoseMg: t.maxDoseMg,
+      maxPer24h: t.maxDosesPer24h,
+      maxTotal: t.maxDosesTotal,
+      minHours: t.minHoursBetweenDoses,
+    },
+    dosesIn24h,
+    dosesTotal: doses.length,
+    ...(lastDose !== undefined && { lastDose }),
+  };
   const block = (reason: string): TocilizumabStatus => ({
     ...counts,
     suggestion: { allowed: false, reason },
