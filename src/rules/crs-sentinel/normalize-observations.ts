@@ -288,10 +288,14 @@ function readValue(
   }
   const conversion = UNIT_CONVERSIONS[element.kind];
   const unitCandidates = [
-    element.quantity?.system === SYSTEM.ucum ? element.quantity.code : undefined,
-    element.quantity?.unit?.trim(),
-    element.quantity?.code,
-  ].filter((u): u is string => u !== undefined && u !== '');
+    ...new Set(
+      [
+        element.quantity?.system === SYSTEM.ucum ? element.quantity.code : undefined,
+        element.quantity?.unit?.trim(),
+        element.quantity?.code,
+      ].filter((u): u is string => u !== undefined && u !== ''),
+    ),
+  ];
   const unit = unitCandidates.find((u) => conversion.units[u] !== undefined);
   const convert = unit === undefined ? undefined : conversion.units[unit];
   if (!convert) {

@@ -1,0 +1,313 @@
+import type { MedicationAdministration, Observation, Condition, Patient } from 'fhir/r4';
+import { describe, expect, it } from 'vitest';
+import { assessCrs, type CrsOutcome } from '../../src/rules/crs-sentinel/assess-crs.js';
+import type { GradeResult } from '../../src/rules/crs-sentinel/grade-crs.js';
+import { DEFAULT_RULE_CONFIG } from '../../src/rules/crs-sentinel/rule-config.js';
+import {
+  admin,
+  ago,
+  AXI_CEL,
+  bp,
+  condition,
+  device,
+  DOBUTAMINE,
+  NOREPINEPHRINE,
+  NOW,
+  obs,
+  patient,
+  patientData,
+  PHENYLEPHRINE,
+  spo2,
+  temp,
+  TOCILIZUMAB,
+  VASOPRESSIN,
+} from './helpers/fhir-builders.js';
+
+const carT = admin(AXI_CEL, 3 * 24);
+const running = (med: typeof NOREPINEPHRINE): MedicationAdministration =>
+  admin(med, 6, { status: 'in-progress', untilHoursAgo: -1 });
+
+function graded(partial: Partial<GradeResult>): GradeResult {
+  return {
+    grade: 'none',
+    hypotensionDomain: 0,
+    hypoxiaDomain: 0,
+    feverPresent: false,
+    feverRequired: true,
+    feverMaskedBy: [],
+    basis: [],
+    ...partial,
+  };
+}
+const CRITICAL: CrsOutcome = { kind: 'crs-card', indicator: 'critical' };
+const WARNING: CrsOutcome = { kind: 'crs-card', indicator: 'warning' };
+const NO_FINDING: CrsOutcome = { kind: 'no-card', reason: 'no CRS-consistent finding in the recent window' };
+const fever = 'fever: 39.1 °C >= 38 °C';
+
+interface Case {
+  name: string;
+  vitals?: Observation[];
+  meds?: MedicationAdministration[];
+  conditions?: Condition[];
+  patient?: Patient;
+  expected: { grade: GradeResult; outcome: CrsOutcome };
+}
+
+const cases: Case[] = [
+  {
+    name: 'grade 1: fever alone after CAR-T',
+    vitals: [temp(39.1, 2), bp(118, 70, 2)],
+    meds: [carT],
+    expected: { grade: graded({ grade: 1, feverPresent: true, basis: [fever] }), outcome: WARNING },
+  },
+  {
+    name: 'grade 2: fever and SBP 84 without vasopressors',
+    vitals: [temp(39.1, 2), bp(84, 50, 1)],
+    meds: [carT],
+    expected: {
+      grade: graded({
+        grade: 2,
+        hypotensionDomain: 2,
+        feverPresent: true,
+        basis: [fever, 'SBP 84 mmHg < 90 without vasopressors: hypotension domain grade 2'],
+      }),
+      outcome: CRITICAL,
+    },
+  },
+  {
+    name: 'grade 3: one vasopressor plus vasopressin',
+    vitals: [temp(39.1, 2), bp(84, 50, 1)],
+    meds: [carT, running(NOREPINEPHRINE), running(VASOPRESSIN)],
+    expected: {
+      grade: graded({
+        grade: 3,
+        hypotensionDomain: 3,
+        feverPresent: true,
+        basis: [
+          fever,
+          'one vasopressor (norepinephrine + vasopressin; vasopressin not counted): hypotension domain grade 3',
+        ],
+      }),
+      outcome: CRITICAL,
+    },
+  },
+  {
+    name: 'grade 4: two counted vasopressors',
+    vitals: [temp(39.1, 2)],
+    meds: [carT, running(NOREPINEPHRINE), admin(PHENYLEPHRINE, 5, { untilHoursAgo: 3 })],
+    expected: {
+      grade: graded({
+        grade: 4,
+        hypotensionDomain: 4,
+        feverPresent: true,
+        basis: [fever, 'several vasopressors (norepinephrine + phenylephrine): hypotension domain grade 4'],
+      }),
+      outcome: CRITICAL,
+    },
+  },
+  {
+    name: 'dobutamine is an inotrope: not counted',
+    vitals: [temp(39.1, 2), bp(100, 60, 1)],
+    meds: [carT, running(DOBUTAMINE)],
+    expected: { grade: graded({ grade: 1, feverPresent: true, basis: [fever] }), outcome: WARNING },
+  },
+  {
+    name: 'low-flow oxygen: exactly 6 L/min is grade 2 (ASTCT)',
+    vitals: [temp(39.1, 2), spo2(93, 1, 6)],
+    meds: [carT],
+    expected: {
+      grade: graded({
+        grade: 2,
+        hypoxiaDomain: 2,
+        feverPresent: true,
+        basis: [fever, 'oxygen support low-flow (6 L/min): hypoxia domain grade 2'],
+      }),
+      outcome: CRITICAL,
+    },
+  },
+  {
+    name: 'high-flow oxygen: 8 L/min nasal cannula is grade 3',
+    vitals: [temp(39.1, 2), spo2(92, 1, 8), device('Nasal cannula', 1)],
+    meds: [carT],
+    expected: {
+      grade: graded({
+        grade: 3,
+        hypoxiaDomain: 3,
+        feverPresent: true,
+        basis: [fever, 'oxygen support high-flow (Nasal cannula, 8 L/min): hypoxia domain grade 3'],
+      }),
+      outcome: CRITICAL,
+    },
+  },
+  {
+    name: 'positive pressure (BiPAP) is grade 4',
+    vitals: [temp(39.1, 2), device('BiPAP', 1)],
+    meds: [carT],
+    expected: {
+      grade: graded({
+        grade: 4,
+        hypoxiaDomain: 4,
+        feverPresent: true,
+        basis: [fever, 'oxygen support positive-pressure (BiPAP): hypoxia domain grade 4'],
+      }),
+      outcome: CRITICAL,
+    },
+  },
+  {
+    name: 'SpO2 86 % with no support charted is hypoxia needing support: grade 2',
+    vitals: [temp(39.1, 2), spo2(86, 1)],
+    meds: [carT],
+    expected: {
+      grade: graded({
+        grade: 2,
+        hypoxiaDomain: 2,
+        feverPresent: true,
+        basis: [
+          fever,
+          'SpO2 86 % with no oxygen support charted: treated as hypoxia needing support, hypoxia domain grade 2',
+        ],
+      }),
+      outcome: CRITICAL,
+    },
+  },
+  {
+    name: 'masked fever: after tocilizumab, hypotension is graded without fever',
+    vitals: [temp(37.0, 2), bp(85, 50, 1)],
+    meds: [carT, admin(TOCILIZUMAB, 10)],
+    expected: {
+      grade: graded({
+        grade: 2,
+        hypotensionDomain: 2,
+        feverRequired: false,
+        feverMaskedBy: [
+          { id: 'tocilizumab', name: 'tocilizumab', medicationClass: 'tocilizumab', lastGiven: ago(10) },
+        ],
+        basis: [
+          'SBP 85 mmHg < 90 without vasopressors: hypotension domain grade 2',
+          'fever not required: tocilizumab given (ASTCT)',
+        ],
+      }),
+      outcome: CRITICAL,
+    },
+  },
+  {
+    name: 'afebrile hypotension after CAR-T without masking: not CRS by ASTCT',
+    vitals: [temp(37.0, 2), bp(85, 50, 1)],
+    meds: [carT],
+    expected: {
+      grade: graded({
+        hypotensionDomain: 2,
+        basis: [
+          'SBP 85 mmHg < 90 without vasopressors: hypotension domain grade 2',
+          'no fever: ASTCT requires fever unless masked, so this is not graded as CRS',
+        ],
+      }),
+      outcome: NO_FINDING,
+    },
+  },
+  {
+    name: 'old fever (30 h ago) with normal recent vitals: no card',
+    vitals: [temp(39.4, 30), temp(37.1, 2), bp(120, 70, 2)],
+    meds: [carT],
+    expected: { grade: graded({}), outcome: NO_FINDING },
+  },
+  {
+    name: 'entered-in-error fever is not read',
+    vitals: [temp(39.4, 2, { status: 'entered-in-error' }), temp(37.1, 1), bp(120, 70, 2)],
+    meds: [carT],
+    expected: { grade: graded({}), outcome: NO_FINDING },
+  },
+  {
+    name: 'paediatric threshold: age 4, SBP 76 < 78',
+    vitals: [temp(39.1, 2), bp(76, 40, 1)],
+    meds: [carT],
+    patient: patient('2026-01-01'),
+    expected: {
+      grade: graded({
+        grade: 2,
+        hypotensionDomain: 2,
+        feverPresent: true,
+        basis: [fever, 'SBP 76 mmHg < 78 (age 4) without vasopressors: hypotension domain grade 2'],
+      }),
+      outcome: CRITICAL,
+    },
+  },
+  {
+    name: 'fever without any context: no card',
+    vitals: [temp(39.1, 2), bp(84, 50, 1)],
+    expected: {
+      grade: graded({
+        hypotensionDomain: 2,
+        feverPresent: true,
+        basis: [fever, 'SBP 84 mmHg < 90 without vasopressors: hypotension domain grade 2'],
+      }),
+      outcome: { kind: 'no-card', reason: 'no CAR-T, bispecific or sepsis context' },
+    },
+  },
+  {
+    name: 'sepsis diagnosis with hypotension, afebrile: graded without fever',
+    vitals: [temp(36.8, 2), bp(80, 45, 1)],
+    conditions: [condition('http://hl7.org/fhir/sid/icd-10-cm', 'A41.9', { onsetDateTime: ago(20) })],
+    expected: {
+      grade: graded({
+        grade: 2,
+        hypotensionDomain: 2,
+        feverRequired: false,
+        temperatureState: 'afebrile',
+        basis: [
+          'SBP 80 mmHg < 90 without vasopressors: hypotension domain grade 2',
+          'fever not required in sepsis context (ASTCT was defined for immune effector cell therapy)',
+        ],
+      }),
+      outcome: CRITICAL,
+    },
+  },
+  {
+    name: 'sepsis context with fever only: below the sepsis card threshold',
+    vitals: [temp(39.1, 2), bp(120, 70, 1)],
+    conditions: [condition('http://hl7.org/fhir/sid/icd-10-cm', 'A41.9', { onsetDateTime: ago(20) })],
+    expected: {
+      grade: graded({ grade: 1, feverPresent: true, feverRequired: false, basis: [fever] }),
+      outcome: { kind: 'no-card', reason: 'sepsis context only and grade 1 is below the card threshold 2' },
+    },
+  },
+  {
+    name: 'data gap: CAR-T window but no vital signs in 24 h',
+    vitals: [temp(37.0, 30)],
+    meds: [carT],
+    expected: { grade: graded({}), outcome: { kind: 'data-gap-card', indicator: 'info' } },
+  },
+];
+
+describe('ASTCT grade through assessCrs', () => {
+  it.each(cases)('$name', (c) => {
+    const data = patientData({
+      vitals: c.vitals ?? [],
+      medicationAdministrations: c.meds ?? [],
+      conditions: c.conditions ?? [],
+      ...(c.patient && { patient: c.patient }),
+    });
+    const assessment = assessCrs({ data, now: NOW, rules: DEFAULT_RULE_CONFIG });
+    expect({ grade: assessment.grade, outcome: assessment.outcome }).toEqual(c.expected);
+  });
+
+  it('SpO2 below 90 uses the configured threshold; MAP < 65 counts as hypotension', () => {
+    const data = patientData({
+      vitals: [temp(38.5, 1), obs('8478-0', 60, 'mm[Hg]', 1)],
+      medicationAdministrations: [carT],
+    });
+    const assessment = assessCrs({ data, now: NOW, rules: DEFAULT_RULE_CONFIG });
+    expect({ grade: assessment.grade, outcome: assessment.outcome }).toEqual({
+      grade: graded({
+        grade: 2,
+        hypotensionDomain: 2,
+        feverPresent: true,
+        basis: [
+          'fever: 38.5 °C >= 38 °C',
+          'MAP 60 mmHg < 65 without vasopressors: hypotension domain grade 2',
+        ],
+      }),
+      outcome: CRITICAL,
+    });
+  });
+});

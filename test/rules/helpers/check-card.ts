@@ -1,0 +1,51 @@
+/** Checks a card against the CDS Hooks 2.0 card rules this project promises (test helper). */
+import { expect } from 'vitest';
+import type { CdsCard } from '../../../src/cds-hooks/cds-hooks-types.js';
+
+function assertNoEmpty(value: unknown, path: string): void {
+  expect(value, `${path} must not be null`).not.toBeNull();
+  if (typeof value === 'string') expect(value, `${path} must not be empty`).not.toBe('');
+  if (Array.isArray(value)) {
+    expect(value.length, `${path} must not be an empty array`).toBeGreaterThan(0);
+    value.forEach((v, i) => {
+      assertNoEmpty(v, `${path}[${i}]`);
+    });
+  } else if (typeof value === 'object' && value !== null) {
+    expect(Object.keys(value).length, `${path} must not be an empty object`).toBeGreaterThan(0);
+    for (const [k, v] of Object.entries(value)) {
+      expect(v, `${path}.${k} must not be undefined`).not.toBeUndefined();
+      assertNoEmpty(v, `${path}.${k}`);
+    }
+  }
+}
+
+export function checkCard(card: CdsCard): void {
+  assertNoEmpty(card, 'card');
+  expect(card.summary.length).toBeLessThan(140);
+  expect(['info', 'warning', 'critical']).toContain(card.indicator);
+  expect(card.source.label).not.toBe('');
+  expect(card.uuid).toMatch(/./);
+  for (const link of card.links ?? []) {
+    expect(link.type).toBe('absolute');
+    expect(link.url).toMatch(/^https:\/\//);
+  }
+  for (const reason of card.overrideReasons ?? []) expect(reason.display).toMatch(/./);
+  if (card.suggestions) {
+    expect(card.selectionBehavior).toBe('any');
+    for (const s of card.suggestions) {
+      expect(s.uuid).toMatch(/./);
+      expect(s.isRecommended).toBe(false);
+      for (const action of s.actions ?? []) {
+        expect(action.type).toBe('create');
+        expect(action.resource).toMatchObject({ status: 'draft', intent: 'proposal' });
+      }
+    }
+  }
+  const assessment = card.extension?.['org.crs-sentinel.assessment'] as Record<string, unknown> | undefined;
+  if (card.indicator !== 'info') {
+    expect(assessment).toBeDefined();
+    expect([1, 2, 3, 4]).toContain(assessment?.grade);
+    expect(assessment?.scale).toBe('ASTCT-2019');
+    expect((assessment?.context as unknown[]).length).toBeGreaterThan(0);
+  }
+}
