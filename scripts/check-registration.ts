@@ -147,7 +147,9 @@ export async function runRegistrationCheck(
       secure || (url.protocol === 'http:' && options.allowHttp),
       secure
         ? url.href
-        : `${url.href} is not https (CDS Hooks 2.0 requires TLS; --allow-http for local testing only)`,
+        : options.allowHttp && url.protocol === 'http:'
+          ? `${url.href} (plain http allowed by --allow-http: local testing only)`
+          : `${url.href} is not https (CDS Hooks 2.0 requires TLS; --allow-http for local testing only)`,
     )
   ) {
     return results;
