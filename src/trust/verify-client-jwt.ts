@@ -18,7 +18,7 @@
  */
 import jwt from 'jsonwebtoken';
 import type { ReplayCache } from './replay-cache.js';
-import type { KeyResolver } from './key-resolver.js';
+import type { KeyLookup, KeyResolver } from './key-resolver.js';
 import { createKeyResolver } from './key-resolver.js';
 import type { TrustedClient } from './trusted-clients.js';
 import { ALLOWED_ALGORITHMS, isAllowedAlgorithm, keyFitsAlgorithm } from './jwk.js';
@@ -187,7 +187,13 @@ export function createClientJwtVerifier(options: ClientJwtVerifierOptions): Clie
       }
     }
     if (typeof header.kid !== 'string' || header.kid === '') return fail('missing-kid');
-    const lookup = await keyResolver.resolve(client, header.kid);
+    let lookup: KeyLookup;
+    try {
+      lookup = await keyResolver.resolve(client, header.kid);
+    } catch {
+      // Fail closed: a key source that breaks refuses the call (401), never lets it through.
+      return fail('key-unavailable');
+    }
     if (!lookup.found) return fail(lookup.reason);
     if (!keyFitsAlgorithm(lookup.key, alg)) return fail('algorithm');
     try {

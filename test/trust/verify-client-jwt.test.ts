@@ -180,6 +180,21 @@ describe('createClientJwtVerifier: options', () => {
     });
   });
 
+  it('fails closed when the key resolver throws', async () => {
+    const verifier = createClientJwtVerifier({
+      clients,
+      replayCache: new InMemoryReplayCache(),
+      keyResolver: { resolve: () => Promise.reject(new Error('boom')) },
+      now: fakeClock(START_MS).now,
+    });
+    const jwt = tokenFor(e);
+    expect(await verifier.verify(bearer(jwt), e.service)).toEqual({
+      ok: false,
+      failedCheck: 'key-unavailable',
+      ...idsOf(jwt),
+    });
+  });
+
   it('refuses invalid options', () => {
     const replayCache = new InMemoryReplayCache();
     expect(() => createClientJwtVerifier({ clients, replayCache, clockSkewSeconds: -1 })).toThrow(RangeError);
