@@ -34,7 +34,7 @@ export default defineConfig(
     },
   },
   {
-    files: ['src/fhir/**', 'scripts/**', 'test/**'],
+    files: ['src/fhir/**', 'src/sandbox/**', 'scripts/**', 'test/**'],
     rules: { 'no-restricted-imports': 'off' },
   },
   {
