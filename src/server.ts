@@ -5,13 +5,9 @@
 import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, type ServiceConfig } from './config/load-config.js';
-import { createFileFeedbackStore } from './feedback/feedback-store.js';
+import { composeDependencies } from './compose-dependencies.js';
 import { createApp } from './http/app.js';
-import { createLogger, createPatientIdHasher, type Logger } from './logging/logger.js';
-import { developmentAuthenticator } from './service/request-authenticator.js';
-
-/** The rules' longest look-back (CAR-T extended window, days 15-30) plus a day of margin. */
-const LOOK_BACK_MS = 31 * 24 * 60 * 60 * 1000;
+import { createLogger, type Logger } from './logging/logger.js';
 
 export interface RunningService {
   server: Server;
@@ -19,24 +15,13 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export async function startService(config: ServiceConfig, logger: Logger): Promise<RunningService> {
+export async function startService(
+  config: ServiceConfig,
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RunningService> {
   let accepting = true;
-  const app = createApp({
-    logger,
-    publicBaseUrl: config.publicBaseUrl,
-    bodyLimit: config.bodyLimit,
-    corsOrigins: config.corsOrigins,
-    authenticator: developmentAuthenticator,
-    feedbackStore: createFileFeedbackStore(config.dataDir),
-    patientView: {
-      fhirTimeoutMs: config.fhirTimeoutMs,
-      fhirMaxPages: config.fhirMaxPages,
-      lookBackMs: LOOK_BACK_MS,
-      now: () => new Date(),
-    },
-    hashPatientId: createPatientIdHasher(process.env.LOG_HASH_KEY),
-    isAcceptingWork: () => accepting,
-  });
+  const app = createApp(composeDependencies(config, env, logger, () => accepting));
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, (error?: Error) => {
       if (error) reject(error);

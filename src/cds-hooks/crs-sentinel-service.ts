@@ -78,9 +78,11 @@ export const PREFETCH_KEYS = {
     template: `Observation?patient=${PATIENT}&code=${codeParam(LAB_LOINC)}&_sort=-date&_count=200`,
   },
   // Not filtered by code: real hospitals code these with local formulary codes (see MIMIC).
+  // `_include` brings referenced Medications (a product known only through its Medication); an
+  // EHR that cannot include them leaves them to the data layer's own Medication search.
   medicationAdministrations: {
     dataSet: 'medicationAdministrations',
-    template: `MedicationAdministration?patient=${PATIENT}&_sort=-effective-time&_count=500`,
+    template: `MedicationAdministration?patient=${PATIENT}&_sort=-effective-time&_count=500&_include=MedicationAdministration:medication`,
   },
   // Not filtered by code: ICD-10-CM A40/A41 are code families a token search cannot prefix-match.
   conditions: {

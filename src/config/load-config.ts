@@ -4,6 +4,7 @@
  * box; the README's configuration table lists them.
  */
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -24,6 +25,12 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   RULES_CONFIG: z.string().min(1).optional(),
   SITE_CODES: z.string().min(1).optional(),
+  CARDS_DIR: z.string().min(1).optional(),
+  CDS_CLIENTS: z.string().min(1).optional(),
+  JWT_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
+  JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
+  DEMO_FHIR_SERVER: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080/fhir'),
+  LOG_HASH_KEY: z.string().min(16, 'at least 16 characters').optional(),
 });
 
 export interface ServiceConfig {
@@ -41,7 +48,21 @@ export interface ServiceConfig {
   shutdownGraceMs: number;
   rulesConfigPath?: string;
   siteCodesPath?: string;
+  /** The card templates folder (`cards/` of the package by default). */
+  cardsDir: string;
+  /** CDS_CLIENTS: the trusted EHRs (a JSON file path or the JSON itself); unset = the demo EHR only. */
+  cdsClients?: string;
+  jwtClockSkewSeconds: number;
+  jwtMaxLifetimeSeconds: number;
+  /** The FHIR server the embedded demo EHR may send the service to (the embedded sandbox). */
+  demoFhirServer: string;
+  logHashKey?: string;
 }
+
+/** The package root: where package.json is, from src/ (tests) or dist/src/ (built). */
+export const PACKAGE_ROOT = fileURLToPath(
+  new URL(import.meta.url.includes('/dist/') ? '../../../' : '../../', import.meta.url),
+);
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -73,7 +94,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
             .map((o) => o.trim())
             .filter(Boolean),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    cardsDir: e.CARDS_DIR === undefined ? path.join(PACKAGE_ROOT, 'cards') : path.resolve(cwd, e.CARDS_DIR),
+    jwtClockSkewSeconds: e.JWT_CLOCK_SKEW_SECONDS,
+    jwtMaxLifetimeSeconds: e.JWT_MAX_LIFETIME_SECONDS,
+    demoFhirServer: e.DEMO_FHIR_SERVER,
   };
+  if (e.CDS_CLIENTS !== undefined) config.cdsClients = e.CDS_CLIENTS;
+  if (e.LOG_HASH_KEY !== undefined) config.logHashKey = e.LOG_HASH_KEY;
   if (e.RULES_CONFIG !== undefined) config.rulesConfigPath = path.resolve(cwd, e.RULES_CONFIG);
   if (e.SITE_CODES !== undefined) config.siteCodesPath = path.resolve(cwd, e.SITE_CODES);
   return config;

@@ -1,26 +1,31 @@
 /**
  * The story of one patient-view call: check the caller may send us to its FHIR server, gather the
  * patient's data (prefetch first, then the FHIR server), assess it against the CRS rules with the
- * call's `now`, and answer with cards.
+ * call's `now` (the pure core: data and `now` in, findings out), and render the cards.
  */
 import type { HookRequest } from '../cds-hooks/hook-request.js';
 import type { CdsServiceResponse } from '../cds-hooks/cds-hooks-types.js';
 import { preconditionFailed } from '../errors/cds-error.js';
 import { gatherPatientData, type GatherResult } from '../fhir/gather-patient-data.js';
+import { assessCrs } from '../rules/crs-sentinel/assess-crs.js';
+import type { CrsCardTemplates } from '../rules/crs-sentinel/card-templates.js';
+import { renderCrsCards } from '../rules/crs-sentinel/render-crs-cards.js';
+import { ruleLookBackMs, type CrsRuleConfig } from '../rules/crs-sentinel/rule-config.js';
 import type { AuthenticatedCaller } from './request-authenticator.js';
 
 export interface PatientViewDeps {
   fhirTimeoutMs: number;
   fhirMaxPages: number;
-  /** The rules' longest look-back: paging stops at data older than this before `now`. */
-  lookBackMs: number;
+  rules: CrsRuleConfig;
+  cardTemplates: CrsCardTemplates;
   now: () => Date;
+  newUuid: () => string;
 }
 
 export interface PatientViewOutcome {
   response: CdsServiceResponse;
   /** Facts for the request log: no PHI. */
-  log: Pick<GatherResult, 'fhirRequests' | 'prefetched' | 'fetched'> & { cards: number };
+  log: Pick<GatherResult, 'fhirRequests' | 'prefetched' | 'fetched'> & { cards: number; outcome: string };
 }
 
 export async function handlePatientView(
@@ -43,11 +48,18 @@ export async function handlePatientView(
     {
       timeoutMs: deps.fhirTimeoutMs,
       maxPages: deps.fhirMaxPages,
-      horizon: new Date(now.getTime() - deps.lookBackMs),
+      horizon: new Date(now.getTime() - ruleLookBackMs(deps.rules)),
     },
   );
-  // The CRS engine (issue 3) turns gathered.data into cards; until it lands, no card is correct.
-  const response: CdsServiceResponse = { cards: [] };
+  const assessment = assessCrs({
+    data: gathered.data,
+    now,
+    rules: deps.rules,
+    ...(request.context.encounterId === undefined ? {} : { encounterId: request.context.encounterId }),
+  });
+  const response: CdsServiceResponse = {
+    cards: renderCrsCards(assessment, deps.cardTemplates, deps.newUuid),
+  };
   return {
     response,
     log: {
@@ -55,6 +67,7 @@ export async function handlePatientView(
       prefetched: gathered.prefetched,
       fetched: gathered.fetched,
       cards: response.cards.length,
+      outcome: assessment.outcome.kind,
     },
   };
 }

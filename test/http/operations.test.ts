@@ -3,7 +3,7 @@ import type { FhirResource } from 'fhir/r4';
 import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/load-config.js';
+import { ConfigError, loadConfig, PACKAGE_ROOT } from '../../src/config/load-config.js';
 import { startService } from '../../src/server.js';
 import { startFhirTestServer, type FhirTestServer } from '../support/fhir-test-server.js';
 import { buildTestApp, hookRequest } from '../support/test-app.js';
@@ -34,6 +34,10 @@ describe('configuration', () => {
       bodyLimit: '5mb',
       corsOrigins: '*',
       shutdownGraceMs: 10_000,
+      cardsDir: `${PACKAGE_ROOT}cards`,
+      jwtClockSkewSeconds: 60,
+      jwtMaxLifetimeSeconds: 3600,
+      demoFhirServer: 'http://127.0.0.1:8080/fhir',
     });
   });
 
@@ -100,7 +104,7 @@ describe('graceful shutdown', () => {
       ...loadConfig({ PORT: '0', FHIR_TIMEOUT_MS: '800', SHUTDOWN_GRACE_MS: '5000' }),
       dataDir: '/tmp/crs-sentinel-test-data',
     };
-    const service = await startService(config, logger);
+    const service = await startService(config, logger, { CDS_AUTH: 'off' });
     fhir.misbehave.set('Encounter', 'hang'); // keeps the hook call in flight until the FHIR deadline
     try {
       const inFlight = fetch(`${service.url}/cds-services/crs-sentinel`, {

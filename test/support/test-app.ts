@@ -5,7 +5,18 @@
 import { pino } from 'pino';
 import { createMemoryFeedbackStore, type FeedbackStore } from '../../src/feedback/feedback-store.js';
 import { createApp, type AppDeps } from '../../src/http/app.js';
+import { loadCardTemplates } from '../../src/cards/load-card-templates.js';
+import { PACKAGE_ROOT } from '../../src/config/load-config.js';
+import { DEFAULT_RULE_CONFIG } from '../../src/rules/crs-sentinel/rule-config.js';
 import { developmentAuthenticator } from '../../src/service/request-authenticator.js';
+
+export const CARD_TEMPLATES = loadCardTemplates(`${PACKAGE_ROOT}cards`);
+
+/** Deterministic uuids for whole-object assertions: 00000000-0000-4000-8000-000000000001, ... */
+export function sequentialUuids(): () => string {
+  let n = 0;
+  return () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+}
 
 export const TEST_NOW = new Date('2025-01-15T12:00:00Z');
 export const TEST_BASE_URL = 'https://cds.test.example';
@@ -19,7 +30,14 @@ export function buildTestApp(overrides: Partial<AppDeps> & { feedbackStore?: Fee
     corsOrigins: '*',
     authenticator: developmentAuthenticator,
     feedbackStore,
-    patientView: { fhirTimeoutMs: 1500, fhirMaxPages: 5, lookBackMs: 31 * 86_400_000, now: () => TEST_NOW },
+    patientView: {
+      fhirTimeoutMs: 1500,
+      fhirMaxPages: 5,
+      rules: DEFAULT_RULE_CONFIG,
+      cardTemplates: CARD_TEMPLATES,
+      now: () => TEST_NOW,
+      newUuid: sequentialUuids(),
+    },
     hashPatientId: (id) => `hash-of-${id.length}`,
     ...overrides,
   };

@@ -215,3 +215,22 @@ function merge<T extends object>(defaults: T, overrides: object | undefined): T 
   const defined = Object.entries(overrides ?? {}).filter(([, v]) => v !== undefined && typeof v !== 'object');
   return { ...defaults, ...(Object.fromEntries(defined) as Partial<T>) };
 }
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+
+/**
+ * How far back the rules ever look: the data layer stops paging past it. The longest of the
+ * CAR-T extended window (plus the infusion day), the bispecific window, the sepsis look-backs and
+ * the age of a usable body weight.
+ */
+export function ruleLookBackMs(config: CrsRuleConfig): number {
+  return Math.max(
+    (config.carT.extendedDays + 1) * DAY_MS,
+    (config.bispecific.windowDays + 1) * DAY_MS,
+    config.sepsis.diagnosisLookbackDays * DAY_MS,
+    config.sepsis.antibioticLookbackHours * HOUR_MS,
+    config.tocilizumab.weightMaxAgeDays * DAY_MS,
+    config.recentWindowHours * HOUR_MS,
+  );
+}
