@@ -26,7 +26,8 @@ describe('fixture patients over HTTP through prefetch', () => {
     const bundle = rebaseBundle(fixture.bundle, new Date(manifest.anchor), TEST_NOW);
     const encounterId = bundle.entry
       ?.map((e) => e.resource)
-      .find((r): r is Encounter => r?.resourceType === 'Encounter' && r.status === 'in-progress')?.id;
+      .filter((r): r is Encounter => r?.resourceType === 'Encounter')
+      .find((r) => r.status === 'in-progress')?.id;
     const { app } = buildTestApp();
     const res = await request(app)
       .post('/cds-services/crs-sentinel')
