@@ -35,6 +35,7 @@ export function buildCapabilityStatement(baseUrl: string, softwareVersion: strin
     conditionalCreate: true,
     conditionalUpdate: true,
     conditionalDelete: 'single',
+    searchInclude: referenceParameters(type).map((code) => `${type}:${code}`),
     searchParam: [
       ...Object.entries(searchParametersOf(type))
         .filter(([, param]) => MATCHABLE_SEARCH_PARAMETER_TYPES.has(param.type))
@@ -60,7 +61,7 @@ export function buildCapabilityStatement(baseUrl: string, softwareVersion: strin
       {
         mode: 'server',
         documentation:
-          'Unknown search parameters, chained search, _include and parameter types the engine cannot ' +
+          'Unknown search parameters, chained search, _include=* and parameter types the engine cannot ' +
           'match (number, quantity, composite, special) answer 400. A bare id is accepted for a ' +
           'reference parameter. Transactions are all or nothing.',
         resource,
@@ -68,4 +69,11 @@ export function buildCapabilityStatement(baseUrl: string, softwareVersion: strin
       },
     ],
   };
+}
+
+function referenceParameters(type: string): string[] {
+  return Object.entries(searchParametersOf(type))
+    .filter(([, param]) => param.type === 'reference')
+    .map(([code]) => code)
+    .sort();
 }

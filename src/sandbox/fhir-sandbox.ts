@@ -279,7 +279,7 @@ function searchsetBundle(
   const entry: BundleEntry[] = (bundle.entry ?? []).map((e) => ({
     ...(e.resource?.id ? { fullUrl: `${baseUrl}/${e.resource.resourceType}/${e.resource.id}` } : {}),
     ...(e.resource ? { resource: e.resource } : {}),
-    search: { mode: 'match' },
+    search: { mode: e.search?.mode ?? 'match' },
   }));
   return {
     resourceType: 'Bundle',

@@ -12,6 +12,8 @@
  *   values interleave wrongly), with the first `_sort` key primary, missing values last, a stable
  *   order otherwise, and each key computed once rather than in every comparison;
  * - pages: `_count` defaults to 20 (at most 1000), `_offset` skips, `total` counts every match;
+ * - adds `_include` (also `:iterate`) and `_revinclude` resources, which MemoryRepository ignores,
+ *   after the page's matches with `search.mode` = `include`;
  * - can take a snapshot and restore it, so a transaction Bundle is all or nothing.
  */
 import {
@@ -29,6 +31,7 @@ import {
   splitSearchOnComma,
   toTypedValue,
   type Filter,
+  type IncludeTarget,
   type SearchRequest,
   type SortRule,
   type TypedValue,
@@ -105,17 +108,78 @@ export class SandboxRepository extends MemoryRepository {
     const filters = (searchRequest.filters ?? []).map((filter) => checkedFilter(resourceType, filter));
     const sortRules = searchRequest.sortRules ?? [];
     const sortParams = sortRules.map((rule) => sortParameter(resourceType, rule));
+    const includes = (searchRequest.include ?? []).map(checkedInclude);
+    const revIncludes = (searchRequest.revInclude ?? []).map(checkedInclude);
 
     const matches = await super.search<T>({ resourceType, filters });
     let entries = matches.entry ?? [];
     if (sortRules.length > 0) entries = sortEntries(entries, sortRules, sortParams);
-    const pageEntries = entries.slice(page.offset, page.offset + page.count);
+    const pageEntries: BundleEntry<WithId<T>>[] = entries
+      .slice(page.offset, page.offset + page.count)
+      .map((entry) => ({ ...entry, search: { mode: 'match' } }));
+    const included = await this.included(
+      pageEntries.flatMap((e): WithId<Resource>[] => (e.resource ? [e.resource] : [])),
+      includes,
+      revIncludes,
+    );
+    const all = [...pageEntries, ...(included as BundleEntry<WithId<T>>[])];
     return {
       resourceType: 'Bundle',
       type: 'searchset',
       total: entries.length,
-      ...(pageEntries.length > 0 ? { entry: pageEntries } : {}),
+      ...(all.length > 0 ? { entry: all } : {}),
     };
+  }
+
+  /** The `_include` and `_revinclude` resources of a page, each once and none that is a match. */
+  private async included(
+    matches: WithId<Resource>[],
+    includes: IncludeTarget[],
+    revIncludes: IncludeTarget[],
+  ): Promise<BundleEntry[]> {
+    if (includes.length === 0 && revIncludes.length === 0) return [];
+    const seen = new Set(matches.map((r) => `${r.resourceType}/${r.id}`));
+    const out: BundleEntry[] = [];
+    const add = (resource: WithId<Resource>): boolean => {
+      const key = `${resource.resourceType}/${resource.id}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      out.push({ resource, search: { mode: 'include' } });
+      return true;
+    };
+
+    for (const target of revIncludes) {
+      const references = matches.map((r) => `${r.resourceType}/${r.id}`);
+      if (references.length === 0) continue;
+      const value = references.map((ref) => ref.replaceAll(',', '\\,')).join(',');
+      const found = await super.search({
+        resourceType: target.resourceType as Resource['resourceType'],
+        filters: [{ code: target.searchParam, operator: Operator.EQUALS, value }],
+      });
+      for (const entry of found.entry ?? []) if (entry.resource) add(entry.resource);
+    }
+
+    // `_include` follows references from the matches; `:iterate` ones also from what was included.
+    let frontier: WithId<Resource>[] = matches;
+    let first = true;
+    while (frontier.length > 0) {
+      const next: WithId<Resource>[] = [];
+      for (const target of includes) {
+        if (!first && target.modifier !== 'iterate') continue;
+        for (const resource of frontier) {
+          if (resource.resourceType !== target.resourceType) continue;
+          for (const reference of referencesFrom(resource, target)) {
+            const [type, id] = reference.split('/');
+            if (type === undefined || id === undefined || seen.has(reference)) continue;
+            const found = await this.readResource<WithId<Resource>>(type, id).catch(() => undefined);
+            if (found && add(found)) next.push(found);
+          }
+        }
+      }
+      frontier = next;
+      first = false;
+    }
+    return out;
   }
 
   /** Every stored resource, counted by type (for start-up reports and tests). */
@@ -159,8 +223,6 @@ function invalid(message: string): OperationOutcomeError {
 
 function rejectUnsupportedResultParameters(request: SearchRequest): void {
   const unsupported: string[] = [];
-  if (request.include?.length) unsupported.push('_include');
-  if (request.revInclude?.length) unsupported.push('_revinclude');
   if (request.fields?.length) unsupported.push('_elements');
   if (request.summary !== undefined) unsupported.push(`_summary=${request.summary}`);
   if (request.cursor !== undefined) unsupported.push('_cursor');
@@ -191,6 +253,38 @@ function checkedFilter(resourceType: string, filter: Filter): Filter {
   }
   if (type !== 'reference') return filter;
   return { ...filter, value: expandReferences(param, filter.value) };
+}
+
+/** An `_include` / `_revinclude` target whose parameter is a reference parameter of its type. */
+function checkedInclude(target: IncludeTarget): IncludeTarget {
+  const where = `${target.resourceType}:${target.searchParam}`;
+  if (!isR4ResourceType(target.resourceType)) throw invalid(`Unknown resource type in include: ${where}`);
+  const param = searchParameterFor(target.resourceType, target.searchParam);
+  if (param?.type !== 'reference') throw invalid(`Not a reference search parameter: ${where}`);
+  if (target.targetType !== undefined && !isR4ResourceType(target.targetType)) {
+    throw invalid(`Unknown target type in include: ${where}:${target.targetType}`);
+  }
+  return target;
+}
+
+/** Relative `Type/id` references the include parameter finds in `resource`. */
+function referencesFrom(resource: Resource, target: IncludeTarget): string[] {
+  const expression = searchParameterFor(target.resourceType, target.searchParam)?.expression;
+  if (!expression) return [];
+  let references: string[];
+  try {
+    references = convertToSearchableReferences(evalFhirPathTyped(expression, [toTypedValue(resource)]));
+  } catch {
+    return [];
+  }
+  return references.filter((ref) => {
+    const parts = ref.split('/');
+    return (
+      parts.length === 2 &&
+      FHIR_ID.test(parts[1] ?? '') &&
+      (target.targetType === undefined || parts[0] === target.targetType)
+    );
+  });
 }
 
 /** `123` -> `Patient/123` (every target type of the parameter); absolute URLs also as relative. */

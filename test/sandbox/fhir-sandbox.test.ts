@@ -194,9 +194,15 @@ function withoutServerMeta(resource: Resource | undefined): unknown {
   return Object.keys(keptMeta).length > 0 ? { ...rest, meta: keptMeta } : rest;
 }
 
+const entriesIn = (bundle: Bundle, mode: 'match' | 'include'): BundleEntry[] =>
+  (bundle.entry ?? []).filter((e) => e.search?.mode === mode);
+/** The matches (not the `_include`d resources), as stored. */
 const resourcesOf = (bundle: Bundle): unknown[] =>
-  (bundle.entry ?? []).map((e) => withoutServerMeta(e.resource));
-const idsOf = (bundle: Bundle): (string | undefined)[] => (bundle.entry ?? []).map((e) => e.resource?.id);
+  entriesIn(bundle, 'match').map((e) => withoutServerMeta(e.resource));
+const includedOf = (bundle: Bundle): unknown[] =>
+  entriesIn(bundle, 'include').map((e) => withoutServerMeta(e.resource));
+const idsOf = (bundle: Bundle): (string | undefined)[] =>
+  entriesIn(bundle, 'match').map((e) => e.resource?.id);
 const query = (template: string, patientId: string): string =>
   template.replaceAll('{{context.patientId}}', patientId);
 
@@ -271,6 +277,10 @@ describe('the service prefetch queries', () => {
     const reply = await get(query(PREFETCH_KEYS.medicationAdministrations.template, P1));
     expect(reply.body.total).toBe(3);
     expect(resourcesOf(reply.body)).toEqual([MAS.ma2, MAS.ma3, MAS.ma1]);
+    const included = PREFETCH_KEYS.medicationAdministrations.template.includes('_include=')
+      ? [MEDS.b, MEDS.a]
+      : [];
+    expect(includedOf(reply.body)).toEqual(included);
   });
 
   it('conditions: by recorded date, those without one last', async () => {
@@ -362,6 +372,25 @@ describe('search adapter', () => {
     expect(idsOf(reply.body)).toEqual(['temp-2', 'temp-1']);
   });
 
+  it('adds _include and _revinclude resources after the matches, each once', async () => {
+    const include = await get(
+      `MedicationAdministration?patient=${P1}&_sort=-effective-time&_include=MedicationAdministration:medication`,
+    );
+    expect(include.status).toBe(200);
+    expect(include.body.total).toBe(3);
+    expect(idsOf(include.body)).toEqual(['ma-2', 'ma-3', 'ma-1']);
+    expect(includedOf(include.body)).toEqual([MEDS.b, MEDS.a]);
+    expect(include.body.entry?.at(-1)?.fullUrl).toBe(`${sandbox.baseUrl}/Medication/med-a`);
+
+    const revinclude = await get(`Patient?_id=${P1}&_revinclude=Encounter:subject`);
+    expect(idsOf(revinclude.body)).toEqual([P1]);
+    expect(includedOf(revinclude.body)).toEqual([ENCOUNTERS.e1, ENCOUNTERS.e2]);
+
+    const typed = await get(`Observation?_id=temp-1,temp-2&_sort=-date&_include=Observation:subject:Patient`);
+    expect(idsOf(typed.body)).toEqual(['temp-2', 'temp-1']);
+    expect(includedOf(typed.body)).toEqual([patient(P1)]);
+  });
+
   it('filters by date with prefixes', async () => {
     const reply = await get(`Observation?patient=${P1}&date=ge2025-01-15T09:00:00Z&_sort=date`);
     expect(idsOf(reply.body)).toEqual(['hr-1', 'temp-1', 'creat-1', 'temp-2']);
@@ -430,7 +459,8 @@ describe('server basics', () => {
     ['a malformed date', 'Observation?date=yesterday', 400],
     ['a malformed _count', 'Observation?_count=many', 400],
     ['an unsupported parameter type', 'Observation?value-quantity=gt38', 400],
-    ['_include', 'Observation?_include=Observation:patient', 400],
+    ['_include=*', 'Observation?_include=*', 400],
+    ['_include on a non-reference parameter', 'Observation?_include=Observation:code', 400],
     ['a chained parameter', 'Observation?patient.name=x', 400],
     ['an unknown _sort', 'Observation?_sort=-nonsense', 400],
     ['an unknown resource type', 'Nonsense?x=1', 404],
@@ -499,7 +529,7 @@ describe.skipIf(!existsSync(EPISODE))(
     it('every other service query answers too', async () => {
       const administrations = await get(query(PREFETCH_KEYS.medicationAdministrations.template, patientId));
       expect(administrations.body.total).toBe(252);
-      expect(administrations.body.entry).toHaveLength(252);
+      expect(resourcesOf(administrations.body)).toHaveLength(252);
       const counts: Record<string, number | undefined> = {};
       for (const key of ['conditions', 'procedures', 'encounters', 'bodyWeight', 'labs'] as const) {
         const reply = await get(query(PREFETCH_KEYS[key].template, patientId));

@@ -13,24 +13,27 @@ import {
 const HOUR = 3_600_000;
 const ANCHOR = '2025-01-15T12:00:00Z';
 
+const tinyPatient: Patient = { resourceType: 'Patient', id: 'tiny-p', birthDate: '1980-06-01' };
+const tinyTemperature: Observation = {
+  resourceType: 'Observation',
+  id: 'tiny-temp',
+  status: 'final',
+  code: { coding: [{ system: 'http://loinc.org', code: '8310-5' }] },
+  subject: { reference: 'Patient/tiny-p' },
+  effectiveDateTime: '2025-01-15T09:00:00-05:00', // 14:00Z, 2 h after the anchor
+  valueQuantity: { value: 38.6, unit: 'Cel', system: 'http://unitsofmeasure.org', code: 'Cel' },
+};
+
 const tinyBundle: Bundle = {
   resourceType: 'Bundle',
   type: 'transaction',
   entry: [
     {
-      resource: { resourceType: 'Patient', id: 'tiny-p', birthDate: '1980-06-01' },
+      resource: tinyPatient,
       request: { method: 'PUT', url: 'Patient/tiny-p' },
     },
     {
-      resource: {
-        resourceType: 'Observation',
-        id: 'tiny-temp',
-        status: 'final',
-        code: { coding: [{ system: 'http://loinc.org', code: '8310-5' }] },
-        subject: { reference: 'Patient/tiny-p' },
-        effectiveDateTime: '2025-01-15T09:00:00-05:00', // 14:00Z, 2 h after the anchor
-        valueQuantity: { value: 38.6, unit: 'Cel', system: 'http://unitsofmeasure.org', code: 'Cel' },
-      },
+      resource: tinyTemperature,
       request: { method: 'PUT', url: 'Observation/tiny-temp' },
     },
   ],
