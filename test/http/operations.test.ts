@@ -26,7 +26,7 @@ describe('configuration', () => {
     expect(loadConfig({}, '/srv')).toEqual({
       port: 3000,
       host: '127.0.0.1',
-      publicBaseUrl: 'http://localhost:3000',
+      publicBaseUrl: 'http://127.0.0.1:3000',
       fhirTimeoutMs: 3000,
       fhirMaxPages: 5,
       logLevel: 'info',
