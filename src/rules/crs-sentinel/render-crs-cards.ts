@@ -109,26 +109,41 @@ function fit(text: string): string {
   return text.length <= SUMMARY_MAX ? text : `${text.slice(0, SUMMARY_MAX - 1)}…`;
 }
 
-/** Short evidence phrases, most important first. */
+/**
+ * Short evidence phrases, most important first: fever (or why it is not required), then the
+ * domain that sets the grade, then the other domain, so the summary always says why.
+ */
 function evidenceItems(a: CrsAssessment): string[] {
   const v = a.vitals;
   const items: string[] = [];
-  const pressors = v.vasopressors.agents.map((p) => p.name);
   if (v.fever.present && v.fever.highest) items.push(`${v.fever.highest.value} °C`);
   else if (a.grade.feverMaskedBy.length && a.therapy.length)
     items.push(`afebrile after ${a.grade.feverMaskedBy[0]?.name ?? ''}`);
   else if (a.grade.temperatureState === 'hypothermic' && v.fever.hypothermia)
     items.push(`hypothermic ${v.fever.hypothermia.value} °C`);
-  if (pressors.length) items.push(pressors.join(' + '));
-  if (v.hypotension.present) items.push(hypotensionText(v).replace(/ < \d+( \(age \d+\))?/g, ''));
-  if (a.grade.hypoxiaDomain > 0) items.push(oxygenPhrase(a));
+  const circulation: string[] = [];
+  const pressors = v.vasopressors.agents.map((p) => p.name);
+  if (pressors.length) circulation.push(pressors.join(' + '));
+  if (v.hypotension.present) circulation.push(hypotensionText(v).replace(/ < \d+( \(age \d+\))?/g, ''));
+  const oxygen = a.grade.hypoxiaDomain > 0 ? [oxygenPhrase(a)] : [];
+  if (a.grade.hypoxiaDomain > a.grade.hypotensionDomain) items.push(...oxygen, ...circulation);
+  else items.push(...circulation, ...oxygen);
   return items;
 }
+
+/** The longest device name the summary quotes; longer ones are left to the detail table. */
+const SUMMARY_DEVICE_MAX = 24;
 
 function oxygenPhrase(a: CrsAssessment): string {
   const o = a.vitals.oxygen;
   if (o.hypoxiaWithoutSupport && o.lowestSpo2) return `SpO2 ${o.lowestSpo2.value} %`;
-  return `${o.supportClass} O2${o.basis.length ? ` (${o.basis.join(', ')})` : ''}`;
+  const device = o.devices.find((d) => d.supportClass === o.supportClass)?.text;
+  const detail = [
+    ...(device !== undefined && device.length <= SUMMARY_DEVICE_MAX ? [device] : []),
+    // Flow sets the low/high-flow class; under positive pressure it says nothing more.
+    ...(o.highestFlow && o.supportClass !== 'positive-pressure' ? [`${o.highestFlow.value} L/min`] : []),
+  ];
+  return `${o.supportClass} O2${detail.length ? ` (${detail.join(', ')})` : ''}`;
 }
 
 function contextPhrase(therapy: TherapyContext, t: CrsCardTemplate): string {
