@@ -9,48 +9,37 @@
  * search that hits the page limit is reported as truncated on the card, never read as normal.
  */
 import type { DataSetName } from '../rules/crs-sentinel/patient-data.js';
+import {
+  LOINC_OXYGEN_DEVICE,
+  LOINC_PANELS,
+  LOINC_READING_KIND,
+  SYSTEM,
+  type ReadingKind,
+} from '../rules/crs-sentinel/rule-tables.js';
 
 export const CRS_SENTINEL_SERVICE_ID = 'crs-sentinel';
 export const PATIENT_VIEW_HOOK = 'patient-view';
 
-const LOINC = 'http://loinc.org';
-
 /**
- * LOINC codes the rules read (clinical reference, section 3; FHIR R4 vital-signs profile).
- * Kept as a search filter only: the rules' own code tables decide what each code means.
+ * The Observation codes to ask for come from the rules' own code table (rule-tables.ts), so a code
+ * the rules learn is fetched too: lab kinds go to `labs`, body weight to `bodyWeight`, every other
+ * reading kind (with the BP panels and the oxygen-device code) to `vitals`.
  */
+const LAB_KINDS: ReadonlySet<ReadingKind> = new Set(['lactate', 'il-6', 'crp', 'ferritin', 'wbc']);
+const loincCodes = (keep: (kind: ReadingKind) => boolean): string[] =>
+  Object.entries(LOINC_READING_KIND)
+    .filter(([, kind]) => keep(kind))
+    .map(([code]) => code);
+
+const BODY_WEIGHT_LOINC = loincCodes((kind) => kind === 'body-weight');
+const LAB_LOINC = loincCodes((kind) => LAB_KINDS.has(kind));
 const VITAL_SIGN_LOINC = [
-  '8310-5', // body temperature
-  '8331-1', // oral temperature
-  '8328-7', // axillary temperature
-  '8332-9', // rectal temperature
-  '8333-7', // tympanic temperature
-  '8867-4', // heart rate
-  '9279-1', // respiratory rate
-  '2708-6', // oxygen saturation in arterial blood
-  '59408-5', // oxygen saturation by pulse oximetry
-  '85354-9', // blood pressure panel
-  '55284-4', // blood pressure systolic and diastolic (older panel)
-  '8480-6', // systolic blood pressure
-  '8478-0', // mean arterial pressure
-  '3151-8', // inhaled oxygen flow rate
-  '3150-0', // inhaled oxygen concentration (FiO2)
-  '107117-4', // method of oxygen delivery
-  '9269-2', // Glasgow coma score total (qSOFA mentation)
-] as const;
+  ...loincCodes((kind) => kind !== 'body-weight' && !LAB_KINDS.has(kind)),
+  ...LOINC_PANELS,
+  LOINC_OXYGEN_DEVICE,
+];
 
-const BODY_WEIGHT_LOINC = ['29463-7', '3141-9'] as const; // body weight, measured body weight
-
-const LAB_LOINC = [
-  '26881-3', // interleukin 6
-  '1988-5', // C reactive protein
-  '2276-4', // ferritin
-  '2524-7', // lactate in serum or plasma
-  '32693-4', // lactate in blood
-  '6690-2', // leukocytes (SIRS)
-] as const;
-
-const codeParam = (codes: readonly string[]): string => codes.map((c) => `${LOINC}|${c}`).join(',');
+const codeParam = (codes: readonly string[]): string => codes.map((c) => `${SYSTEM.loinc}|${c}`).join(',');
 
 export interface PrefetchKey {
   /** The PatientData field the key's resources land in. */
