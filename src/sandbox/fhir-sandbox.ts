@@ -81,6 +81,7 @@ export async function startFhirSandbox(options: FhirSandboxOptions = {}): Promis
       );
     }
   }
+  repository.warmSearchCache();
 
   const stats: FhirSandboxStats = { requests: 0, serverTimeMs: 0 };
   let baseUrl = '';
@@ -129,8 +130,10 @@ export async function startFhirSandbox(options: FhirSandboxOptions = {}): Promis
     stats,
     loadBundle: async (bundle) => {
       const [status, body] = await engine.postBundle(bundle);
-      if (status >= 400)
+      if (status >= 400) {
         throw new Error(`FHIR sandbox: Bundle refused (${status}): ${describeOutcome(body)}`);
+      }
+      repository.warmSearchCache();
       return body as Bundle;
     },
     close: () => closeServer(server),

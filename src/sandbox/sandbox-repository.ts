@@ -25,7 +25,9 @@ import {
   convertToSearchableTokens,
   DEFAULT_MAX_SEARCH_COUNT,
   DEFAULT_SEARCH_COUNT,
+  deepClone,
   evalFhirPathTyped,
+  matchesSearchRequest,
   Operator,
   OperationOutcomeError,
   splitSearchOnComma,
@@ -100,7 +102,15 @@ interface MemoryRepositoryInternals {
 }
 
 export class SandboxRepository extends MemoryRepository {
-  override async search<T extends Resource>(searchRequest: SearchRequest<T>): Promise<Bundle<WithId<T>>> {
+  override search<T extends Resource>(searchRequest: SearchRequest<T>): Promise<Bundle<WithId<T>>> {
+    try {
+      return Promise.resolve(this.searchNow(searchRequest));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private searchNow<T extends Resource>(searchRequest: SearchRequest<T>): Bundle<WithId<T>> {
     const { resourceType } = searchRequest;
     if (!isR4ResourceType(resourceType)) throw invalid(`Unknown resource type: ${resourceType}`);
     rejectUnsupportedResultParameters(searchRequest);
@@ -111,32 +121,57 @@ export class SandboxRepository extends MemoryRepository {
     const includes = (searchRequest.include ?? []).map(checkedInclude);
     const revIncludes = (searchRequest.revInclude ?? []).map(checkedInclude);
 
-    const matches = await super.search<T>({ resourceType, filters });
-    let entries = matches.entry ?? [];
-    if (sortRules.length > 0) entries = sortEntries(entries, sortRules, sortParams);
-    const pageEntries: BundleEntry<WithId<T>>[] = entries
-      .slice(page.offset, page.offset + page.count)
-      .map((entry) => ({ ...entry, search: { mode: 'match' } }));
-    const included = await this.included(
-      pageEntries.flatMap((e): WithId<Resource>[] => (e.resource ? [e.resource] : [])),
-      includes,
-      revIncludes,
-    );
-    const all = [...pageEntries, ...(included as BundleEntry<WithId<T>>[])];
+    let matches = this.matching(resourceType, filters);
+    if (sortRules.length > 0) matches = sortResources(matches, sortRules, sortParams);
+    // Only the page is copied out of the store (Medplum's search copies every match).
+    const pageResources = matches.slice(page.offset, page.offset + page.count).map((r) => deepClone(r));
+    const included = this.included(pageResources, includes, revIncludes);
+    const entry = [
+      ...pageResources.map((resource): BundleEntry => ({ resource, search: { mode: 'match' } })),
+      ...included,
+    ] as BundleEntry<WithId<T>>[];
     return {
       resourceType: 'Bundle',
       type: 'searchset',
-      total: entries.length,
-      ...(all.length > 0 ? { entry: all } : {}),
+      total: matches.length,
+      ...(entry.length > 0 ? { entry } : {}),
     };
   }
 
+  /**
+   * The stored resources (not copies) matching every filter. Medplum's `matchesSearchRequest`
+   * decides; an equality filter on a reference parameter is first answered from a per-resource
+   * cache of the very values Medplum compares (`convertToSearchableReferences` of the parameter's
+   * FHIRPath), so `patient=` does not re-run FHIRPath over every resource of the type each time:
+   * a stored resource is never modified in place (an update stores a new object), so the cache,
+   * keyed by the object, cannot go stale.
+   */
+  private matching(resourceType: string, filters: Filter[]): WithId<Resource>[] {
+    const stored = this.internals().resources.get(resourceType);
+    if (!stored) return [];
+    let pool = [...stored.values()] as WithId<Resource>[];
+    const rest: Filter[] = [];
+    for (const filter of filters) {
+      const param = searchParameterFor(resourceType, filter.code);
+      const values = splitSearchOnComma(filter.value);
+      if (param?.type !== 'reference' || filter.operator !== Operator.EQUALS || values.includes('')) {
+        rest.push(filter);
+        continue;
+      }
+      const wanted = new Set(values);
+      pool = pool.filter((resource) => cachedReferences(resource, param).some((ref) => wanted.has(ref)));
+    }
+    if (rest.length === 0) return pool;
+    const request: SearchRequest = { resourceType: resourceType as Resource['resourceType'], filters: rest };
+    return pool.filter((resource) => matchesSearchRequest(resource, request));
+  }
+
   /** The `_include` and `_revinclude` resources of a page, each once and none that is a match. */
-  private async included(
+  private included(
     matches: WithId<Resource>[],
     includes: IncludeTarget[],
     revIncludes: IncludeTarget[],
-  ): Promise<BundleEntry[]> {
+  ): BundleEntry[] {
     if (includes.length === 0 && revIncludes.length === 0) return [];
     const seen = new Set(matches.map((r) => `${r.resourceType}/${r.id}`));
     const out: BundleEntry[] = [];
@@ -152,11 +187,10 @@ export class SandboxRepository extends MemoryRepository {
       const references = matches.map((r) => `${r.resourceType}/${r.id}`);
       if (references.length === 0) continue;
       const value = references.map((ref) => ref.replaceAll(',', '\\,')).join(',');
-      const found = await super.search({
-        resourceType: target.resourceType as Resource['resourceType'],
-        filters: [{ code: target.searchParam, operator: Operator.EQUALS, value }],
-      });
-      for (const entry of found.entry ?? []) if (entry.resource) add(entry.resource);
+      const found = this.matching(target.resourceType, [
+        { code: target.searchParam, operator: Operator.EQUALS, value },
+      ]);
+      for (const resource of found) add(deepClone(resource));
     }
 
     // `_include` follows references from the matches; `:iterate` ones also from what was included.
@@ -171,7 +205,8 @@ export class SandboxRepository extends MemoryRepository {
           for (const reference of referencesFrom(resource, target)) {
             const [type, id] = reference.split('/');
             if (type === undefined || id === undefined || seen.has(reference)) continue;
-            const found = await this.readResource<WithId<Resource>>(type, id).catch(() => undefined);
+            const stored = this.internals().resources.get(type)?.get(id);
+            const found = stored ? (deepClone(stored) as WithId<Resource>) : undefined;
             if (found && add(found)) next.push(found);
           }
         }
@@ -180,6 +215,17 @@ export class SandboxRepository extends MemoryRepository {
       first = false;
     }
     return out;
+  }
+
+  /**
+   * Computes the cached `patient` / `subject` references of every stored resource now, so the
+   * first patient search after a bulk load is as fast as the next ones.
+   */
+  warmSearchCache(): void {
+    for (const [type, byId] of this.internals().resources) {
+      const params = ['patient', 'subject'].flatMap((code) => searchParameterFor(type, code) ?? []);
+      for (const resource of byId.values()) for (const param of params) cachedReferences(resource, param);
+    }
   }
 
   /** Every stored resource, counted by type (for start-up reports and tests). */
@@ -255,6 +301,34 @@ function checkedFilter(resourceType: string, filter: Filter): Filter {
   return { ...filter, value: expandReferences(param, filter.value) };
 }
 
+/** Values computed from a stored resource, per stored object (see `matching`). */
+const derived = new WeakMap<Resource, Map<string, unknown>>();
+
+function cached<V>(resource: Resource, key: string, compute: () => V): V {
+  let byKey = derived.get(resource);
+  if (!byKey) {
+    byKey = new Map();
+    derived.set(resource, byKey);
+  }
+  if (byKey.has(key)) return byKey.get(key) as V;
+  const value = compute();
+  byKey.set(key, value);
+  return value;
+}
+
+/** Exactly what Medplum's reference matcher compares a filter value with. */
+function cachedReferences(resource: Resource, param: SearchParameter): string[] {
+  const expression = param.expression;
+  if (!expression) return [];
+  return cached(resource, `ref:${param.code}`, (): string[] => {
+    try {
+      return convertToSearchableReferences(evalFhirPathTyped(expression, [toTypedValue(resource)]));
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** An `_include` / `_revinclude` target whose parameter is a reference parameter of its type. */
 function checkedInclude(target: IncludeTarget): IncludeTarget {
   const where = `${target.resourceType}:${target.searchParam}`;
@@ -315,15 +389,15 @@ function sortParameter(resourceType: string, rule: SortRule): SearchParameter {
 
 type SortKey = number | string | undefined;
 
-function sortEntries<E extends BundleEntry>(
-  entries: E[],
+function sortResources(
+  resources: WithId<Resource>[],
   rules: readonly SortRule[],
   params: readonly SearchParameter[],
-): E[] {
-  const keyed = entries.map((entry, index) => ({
-    entry,
+): WithId<Resource>[] {
+  const keyed = resources.map((resource, index) => ({
+    resource,
     index,
-    keys: rules.map((rule, i) => sortKeyOf(entry.resource, params[i], rule.descending === true)),
+    keys: rules.map((rule, i) => sortKeyOf(resource, params[i], rule.descending === true)),
   }));
   keyed.sort((a, b) => {
     for (let i = 0; i < rules.length; i++) {
@@ -332,7 +406,7 @@ function sortEntries<E extends BundleEntry>(
     }
     return a.index - b.index;
   });
-  return keyed.map((k) => k.entry);
+  return keyed.map((k) => k.resource);
 }
 
 /** Missing values sort last in both directions. */
@@ -346,19 +420,16 @@ function compareKeys(a: SortKey, b: SortKey, descending: boolean): number {
  * One comparable value per resource: for several values the smallest when ascending and the
  * largest when descending (what a SQL server's MIN/MAX aggregate gives).
  */
-function sortKeyOf(
-  resource: Resource | undefined,
-  param: SearchParameter | undefined,
-  descending: boolean,
-): SortKey {
-  if (!resource || !param?.expression) return undefined;
-  let values: SortKey[];
-  try {
-    const typed: TypedValue[] = evalFhirPathTyped(param.expression, [toTypedValue(resource)]);
-    values = keyValues(param.type, typed);
-  } catch {
-    return undefined; // a value the engine cannot read (e.g. a malformed date) sorts as missing
-  }
+function sortKeyOf(resource: Resource, param: SearchParameter | undefined, descending: boolean): SortKey {
+  const expression = param?.expression;
+  if (!param || !expression) return undefined;
+  const values = cached(resource, `sort:${param.code}`, (): SortKey[] => {
+    try {
+      return keyValues(param.type, evalFhirPathTyped(expression, [toTypedValue(resource)]));
+    } catch {
+      return []; // a value the engine cannot read (e.g. a malformed date) sorts as missing
+    }
+  });
   let best: SortKey;
   for (const value of values) {
     if (value === undefined || (typeof value === 'number' && !Number.isFinite(value))) continue;
