@@ -18,7 +18,7 @@ import {
   PREFETCH_KEY_NAMES,
   type PrefetchKeyName,
 } from '../cds-hooks/crs-sentinel-service.js';
-import type { DataSetName, PatientData } from '../rules/crs-sentinel/patient-data.js';
+import { emptyPatientData, type DataSetName, type PatientData } from '../rules/crs-sentinel/patient-data.js';
 import { FhirFetchError, openFhirClient, type FhirClient } from './fhir-client.js';
 import {
   bundleResources,
@@ -158,16 +158,7 @@ function olderThan(resources: FhirResource[], horizon: Date): boolean {
 }
 
 function assemble(results: KeyResult[]): PatientData {
-  const data: PatientData = {
-    vitals: [],
-    labs: [],
-    medicationAdministrations: [],
-    medications: [],
-    conditions: [],
-    procedures: [],
-    encounters: [],
-    truncated: [],
-  };
+  const data = emptyPatientData();
   const seen = new Set<string>();
   for (const result of results) {
     const dataSet: DataSetName = PREFETCH_KEYS[result.key].dataSet;

@@ -13,7 +13,7 @@ import type { PatientData } from '../../src/rules/crs-sentinel/patient-data.js';
 import { resolveRuleConfig } from '../../src/rules/crs-sentinel/rule-config.js';
 import { renderCrsCards } from '../../src/rules/crs-sentinel/render-crs-cards.js';
 import { normalizeObservations } from '../../src/rules/crs-sentinel/normalize-observations.js';
-import { bundleToPatientData } from './helpers/bundle-to-patient-data.js';
+import { bundleToPatientData } from '../../src/fixtures/bundle-split.js';
 import { checkCard } from './helpers/check-card.js';
 
 const dataDir = fileURLToPath(new URL('../../../shared/data', import.meta.url));

@@ -43,3 +43,17 @@ export interface PatientData {
    */
   truncated: DataSetName[];
 }
+
+/** A PatientData with every data set empty: the start of assembling one. */
+export function emptyPatientData(): PatientData {
+  return {
+    vitals: [],
+    labs: [],
+    medicationAdministrations: [],
+    medications: [],
+    conditions: [],
+    procedures: [],
+    encounters: [],
+    truncated: [],
+  };
+}

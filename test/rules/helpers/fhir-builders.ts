@@ -9,7 +9,7 @@ import type {
   Patient,
   Procedure,
 } from 'fhir/r4';
-import type { PatientData } from '../../../src/rules/crs-sentinel/patient-data.js';
+import { emptyPatientData, type PatientData } from '../../../src/rules/crs-sentinel/patient-data.js';
 
 export const NOW = new Date('2030-06-15T12:00:00Z');
 export const LOINC = 'http://loinc.org';
@@ -183,16 +183,5 @@ export function patient(birthDate = '1970-01-01'): Patient {
 }
 
 export function patientData(parts: Partial<PatientData> = {}): PatientData {
-  return {
-    patient: patient(),
-    vitals: [],
-    labs: [],
-    medicationAdministrations: [],
-    medications: [],
-    conditions: [],
-    procedures: [],
-    encounters: [],
-    truncated: [],
-    ...parts,
-  };
+  return { ...emptyPatientData(), patient: patient(), ...parts };
 }
