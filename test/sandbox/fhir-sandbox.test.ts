@@ -490,6 +490,82 @@ describe('server basics', () => {
     expect((await get<Patient>(`Patient/${P1}`)).status).toBe(200);
   });
 
+  it.each([
+    '%',
+    'Patient/%E0%A4%A',
+    'Observation?_count=-1',
+    'Observation?_offset=-5',
+    'Observation?date=ge',
+    'Observation?_sort=',
+    'Observation?patient=&code=',
+    'Observation?code=%7C',
+    'Patient/a/b/c/d',
+    '$graphql',
+    'Patient/sbx-p1/_history/nope',
+  ])('never fails with a 5xx on GET %s', async (path) => {
+    const reply = await get<Resource>(path);
+    expect(reply.status).toBeLessThan(500);
+    expect(reply.contentType).toMatch(/^application\/fhir\+json/);
+  });
+
+  it('sees an update at once: the patient search follows the new reference', async () => {
+    const moved = { ...observation('moving', P1, '8867-4', '2025-01-15T10:30:00Z') };
+    expect((await send('PUT', 'Observation/moving', moved)).status).toBeLessThan(300);
+    const before = await get(`Observation?patient=${P1}&code=${LOINC}|8867-4`);
+    expect(idsOf(before.body)).toContain('moving');
+    expect(
+      (await send('PUT', 'Observation/moving', { ...moved, subject: { reference: `Patient/${P2}` } })).status,
+    ).toBe(200);
+    const after = await get(`Observation?patient=${P1}&code=${LOINC}|8867-4`);
+    expect(idsOf(after.body)).not.toContain('moving');
+    expect(idsOf((await get(`Observation?patient=${P2}&code=${LOINC}|8867-4`)).body)).toContain('moving');
+    expect((await request('Observation/moving', { method: 'DELETE' })).status).toBe(200);
+  });
+
+  it('resolves urn:uuid references in a transaction of creates', async () => {
+    const patientUrn = 'urn:uuid:0b6f6a3e-6f7c-4c0e-9a53-2f1f3c1f0a01';
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          fullUrl: patientUrn,
+          resource: { resourceType: 'Patient', gender: 'male' } as Patient,
+          request: { method: 'POST', url: 'Patient' },
+        },
+        {
+          resource: {
+            ...observation('x', 'x', '8310-5', '2025-01-15T10:00:00Z'),
+            id: undefined,
+            subject: { reference: patientUrn },
+          } as Observation,
+          request: { method: 'POST', url: 'Observation' },
+        },
+      ],
+    };
+    const reply = await send<Bundle>('POST', '', bundle);
+    expect(reply.status).toBe(200);
+    const location = reply.body.entry?.[0]?.response?.location ?? '';
+    expect(location).toMatch(/^Patient\/[\w-]+$/);
+    const id = location.split('/')[1] ?? '';
+    const found = await get(`Observation?patient=${id}`);
+    expect(found.body.total).toBe(1);
+    expect((found.body.entry?.[0]?.resource as Observation).subject?.reference).toBe(`Patient/${id}`);
+  });
+
+  it('answers reads while a large transaction is loading, never seeing half of it', async () => {
+    const many = Array.from({ length: 300 }, (_, i) =>
+      observation(`conc-${i}`, 'sbx-conc', '8867-4', '2025-01-15T10:00:00Z'),
+    );
+    const load = send<Bundle>('POST', '', transaction([patient('sbx-conc'), ...many]));
+    const totals = await Promise.all(
+      Array.from({ length: 5 }, () => get(`Observation?patient=sbx-conc&_count=0`).then((r) => r.body.total)),
+    );
+    expect((await load).status).toBe(200);
+    for (const total of totals) expect([0, 300]).toContain(total);
+    expect((await get(`Observation?patient=sbx-conc&_count=0`)).body.total).toBe(300);
+  });
+
   it('counts requests and the time spent on them', async () => {
     const before = { ...sandbox.stats };
     await get(`Patient/${P1}`);
