@@ -41,6 +41,8 @@ export function createApp(deps: AppDeps) {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // The JWT `aud` is built from the path called: only the exact, canonical paths may match.
+  app.set('case sensitive routing', true);
   app.use(requestLogging(deps.logger));
   app.use(
     cors({

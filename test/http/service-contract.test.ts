@@ -107,6 +107,11 @@ describe('bad requests answer with a clear error and no stack', () => {
     expect(res.body).toEqual({ error: 'not-found', message: "no CDS service with id 'no-such-service'" });
   });
 
+  it('paths are case-sensitive (the JWT audience is the exact path)', async () => {
+    const { app } = buildTestApp();
+    await request(app).get('/CDS-Services').expect(404);
+  });
+
   it('unknown path -> 404 JSON', async () => {
     const { app } = buildTestApp();
     const res = await request(app).get('/nope').expect(404);
