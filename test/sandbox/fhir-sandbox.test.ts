@@ -14,6 +14,7 @@ import type {
   Procedure,
   Resource,
 } from 'fhir/r4';
+import { Client } from 'fhir-kit-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREFETCH_KEYS } from '../../src/cds-hooks/crs-sentinel-service.js';
 import { startFhirSandbox, type FhirSandbox } from '../../src/sandbox/fhir-sandbox.js';
@@ -564,6 +565,17 @@ describe('server basics', () => {
     expect((await load).status).toBe(200);
     for (const total of totals) expect([0, 300]).toContain(total);
     expect((await get(`Observation?patient=sbx-conc&_count=0`)).body.total).toBe(300);
+  });
+
+  it('works with fhir-kit-client (the service’s client): search, next page, errors', async () => {
+    const client = new Client({ baseUrl: sandbox.baseUrl });
+    const raw = await client.request(`Observation?patient=${P1}&_sort=-date&_count=5`);
+    const first = raw as unknown as Bundle;
+    expect(idsOf(first)).toEqual(['temp-2', 'creat-1', 'temp-1', 'hr-1', 'bp-1']);
+    const pageable = raw as Parameters<Client['nextPage']>[0]['bundle'];
+    const second = (await client.nextPage({ bundle: pageable })) as unknown as Bundle;
+    expect(idsOf(second)).toEqual(['il6-1', 'temp-3', 'wt-2', 'wt-1']);
+    await expect(client.request('Observation?foo=bar')).rejects.toMatchObject({ response: { status: 400 } });
   });
 
   it('counts requests and the time spent on them', async () => {
