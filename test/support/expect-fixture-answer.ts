@@ -11,7 +11,7 @@ import {
   DATA_GAP_EXTENSION as DATA_GAP,
 } from '../../src/rules/crs-sentinel/render-crs-cards.js';
 
-export function expectAnswer(fixture: LoadedFixture, cards: CdsCard[]): void {
+export function expectAnswer(fixture: Pick<LoadedFixture, 'expected'>, cards: CdsCard[]): void {
   const expected = fixture.expected;
   switch (expected.card) {
     case 'none':
