@@ -188,7 +188,7 @@ class FhirEngine {
         pathname: '',
         params: {},
         query: query.record,
-        body: req.body as unknown,
+        body: method === 'POST' && second === undefined ? asNewResource(req.body) : (req.body as unknown),
         headers: req.headers,
         config: {},
       };
@@ -351,6 +351,22 @@ function bundleProblem(body: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+/** A create ignores the client's id and version, as FHIR says (Medplum would keep them). */
+function asNewResource(body: unknown): unknown {
+  if (!isResourceLike(body)) return body;
+  const copy: Record<string, unknown> = { ...body };
+  delete copy.id;
+  const meta = (body as Resource).meta;
+  if (meta) {
+    const keptMeta: Record<string, unknown> = { ...meta };
+    delete keptMeta.versionId;
+    delete keptMeta.lastUpdated;
+    if (Object.keys(keptMeta).length > 0) copy.meta = keptMeta;
+    else delete copy.meta;
+  }
+  return copy;
 }
 
 function isResourceLike(value: unknown): value is { resourceType: string } {

@@ -423,6 +423,7 @@ describe('server basics', () => {
     expect(created.status).toBe(201);
     const id = created.body.id ?? '';
     expect(id).not.toBe('');
+    expect(id).not.toBe('ignored'); // the server assigns the id of a created resource
     const updated = await send<Observation>('PUT', `Observation/${id}`, {
       ...created.body,
       status: 'amended',
