@@ -146,12 +146,15 @@ export async function loadFixtures(options: LoadOptions): Promise<LoadResult> {
   const { client } = connection;
   let mode: LoadResult['mode'] = 'transaction';
   let written = 0;
+  /** Set once the server may hold something of the run (a 2xx transaction answer, any PUT sent). */
+  let mayHaveWritten = false;
   for (const [index, bundle] of prepared.bundles.entries()) {
     const file = selected[index]?.file ?? '';
     try {
       if (mode === 'transaction') {
         try {
           const response = await client.transaction(bundle);
+          mayHaveWritten = true;
           checkTransactionResponse(response, bundle);
           written += bundle.entry?.length ?? 0;
           continue;
@@ -161,12 +164,12 @@ export async function loadFixtures(options: LoadOptions): Promise<LoadResult> {
           mode = 'individual-puts';
         }
       }
+      mayHaveWritten = true;
       written += await putIndividually(client, bundle);
     } catch (error) {
-      const cleanup =
-        written > 0
-          ? `; ${written} resources were written with run tag ${runTag}: remove them with --delete --run ${runTag}`
-          : '';
+      const cleanup = mayHaveWritten
+        ? `; what was written carries run tag ${runTag}: remove it with --delete --run ${runTag}`
+        : '';
       throw new FixtureLoaderError(`${file}: ${describe(error, connection.base, options.token)}${cleanup}`);
     }
   }

@@ -13,6 +13,8 @@ export interface ProxyBehaviour {
   ignoreTag?: boolean;
   /** Answer 401 unless `Authorization: Bearer <this>`. */
   requireToken?: string;
+  /** Answer `PUT [base]/<this type>/...` with 422 and an OperationOutcome. */
+  failPutsOf?: string;
   /** Answer every request with an HTML page. */
   html?: boolean;
 }
@@ -54,7 +56,17 @@ export async function startFhirProxy(targetBase: string, behaviour: ProxyBehavio
     }
     const relative = url.pathname.replace(/^\/fhir/, '');
     if (b.refuseTransactions !== undefined && req.method === 'POST' && /^\/?$/.test(relative)) {
-      sendJson(res, b.refuseTransactions, outcome('not-supported', 'Transactions are not supported'));
+      sendJson(
+        res,
+        b.refuseTransactions,
+        b.refuseTransactions >= 500 && b.refuseTransactions !== 501
+          ? outcome('exception', 'Database connection lost')
+          : outcome('not-supported', 'Transactions are not supported'),
+      );
+      return;
+    }
+    if (b.failPutsOf !== undefined && req.method === 'PUT' && relative.startsWith(`/${b.failPutsOf}/`)) {
+      sendJson(res, 422, outcome('processing', 'Unknown code system'));
       return;
     }
     const params = new URLSearchParams(url.search);

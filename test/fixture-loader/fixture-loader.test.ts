@@ -214,6 +214,28 @@ describe('servers that behave differently', () => {
     expect((await deleteRun(p.baseUrl, result.runTag)).total).toBe(result.resources);
   });
 
+  it('names the failing resource and the run tag to clean up when a PUT fails half-way', async () => {
+    const p = await proxy({ refuseTransactions: 501, failPutsOf: 'Observation' });
+    const runTag = makeRunTag();
+    await expect(loadFixtures({ fhirBase: p.baseUrl, runTag, only: 'cart-grade2' })).rejects.toThrow(
+      new RegExp(
+        `^cart-grade2-hypotension\\.json: the FHIR server answered PUT Observation/crs-[\\w-]+: HTTP 422: Unknown code system; what was written carries run tag ${runTag}: remove it with --delete --run ${runTag}$`,
+      ),
+    );
+    const listing = await listRun(p.baseUrl, runTag);
+    expect(listing.patients).toHaveLength(1); // the Patient tier went in before the Observations failed
+    expect(listing.counts.Observation).toBeUndefined();
+    expect((await deleteRun(p.baseUrl, runTag)).total).toBe(listing.resources.length);
+  });
+
+  it('does not fall back to PUTs when a transaction fails for another reason', async () => {
+    const p = await proxy({ refuseTransactions: 500 });
+    await expect(loadFixtures({ fhirBase: p.baseUrl, only: 'cart-grade1' })).rejects.toThrow(
+      /^cart-grade1-fever\.json: the FHIR server answered POST transaction: HTTP 500: Database connection lost$/,
+    );
+    expect(p.requests.filter((r) => r.method === 'PUT')).toEqual([]);
+  });
+
   it('deletes nothing when the server ignores _tag', async () => {
     const loaded = await loadFixtures({ fhirBase: sandbox.baseUrl, now: NOW, only: 'cart-grade1' });
     const p = await proxy({ ignoreTag: true });
