@@ -60,16 +60,8 @@ const VITAL_SIGNS_CATEGORY: CodeableConcept[] = [
     ],
   },
 ];
-const META = {
-  tag: [
-    {
-      system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason',
-      code: 'HTEST',
-      display: 'test health data',
-    },
-    { system: 'urn:crs-sentinel:tag', code: 'benchmark-synthetic', display: 'Synthetic benchmark chart' },
-  ],
-};
+/** Test data, tagged once per resource (HL7 v3 ActReason HTEST), as the fixtures are. */
+const META = { tag: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'HTEST' }] };
 
 /** mulberry32: small, fast, good enough for jittering vital signs. */
 function prng(seed: number): () => number {
