@@ -2,10 +2,8 @@
  * Builds the express app from its dependencies; src/server.ts listens. The only importer of
  * express: routes are thin and hand over to the use cases in src/service/.
  */
-import { randomUUID } from 'node:crypto';
 import cors from 'cors';
-import express, { type Request, type RequestHandler } from 'express';
-import { pinoHttp } from 'pino-http';
+import express, { type RequestHandler } from 'express';
 import {
   CRS_SENTINEL_SERVICE,
   CRS_SENTINEL_SERVICE_ID,
@@ -20,6 +18,7 @@ import { handlePatientView, type PatientViewDeps } from '../service/patient-view
 import { recordFeedback } from '../service/record-feedback.js';
 import type { AuthenticatedCaller, RequestAuthenticator } from '../service/request-authenticator.js';
 import { createErrorHandler } from './error-handler.js';
+import { addLogFacts, requestLogger, requestLogging } from './request-logging.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -34,8 +33,6 @@ export interface AppDeps {
   /** Readiness beyond the store: false while shutting down. */
   isAcceptingWork?: () => boolean;
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function createApp(deps: AppDeps) {
   const app = express();
@@ -78,14 +75,11 @@ export function createApp(deps: AppDeps) {
   app.post('/cds-services/:id', authenticate, knownService, json, async (req, res) => {
     const request = parseHookRequest(req.body, PATIENT_VIEW_HOOK);
     const outcome = await handlePatientView(request, callerOf(res.locals), deps.patientView);
-    req.log.info(
-      {
-        hookInstance: request.hookInstance,
-        patient: deps.hashPatientId(request.context.patientId),
-        ...outcome.log,
-      },
-      'patient-view answered',
-    );
+    addLogFacts(res, {
+      hookInstance: request.hookInstance,
+      patient: deps.hashPatientId(request.context.patientId),
+      ...outcome.log,
+    });
     res.json(outcome.response);
   });
 
@@ -97,7 +91,7 @@ export function createApp(deps: AppDeps) {
       deps.feedbackStore,
       deps.patientView.now(),
     );
-    req.log.info({ feedback: count }, 'feedback recorded');
+    addLogFacts(res, { feedback: count });
     res.json({});
   });
 
@@ -122,12 +116,12 @@ function authentication(deps: AppDeps): RequestHandler {
     const audience = `${deps.publicBaseUrl}${req.path}`;
     const result = await deps.authenticator.authenticate(req.get('authorization'), audience);
     if (!result.ok) {
-      req.log.warn({ failedCheck: result.failedCheck, iss: result.iss, jti: result.jti }, 'caller refused');
+      addLogFacts(res, { failedCheck: result.failedCheck, iss: result.iss, jti: result.jti });
       next(new CdsError('unauthorized', 'unauthorized'));
       return;
     }
     if (result.caller.iss === 'development')
-      req.log.warn('CDS_AUTH=off: caller not verified (development only)');
+      requestLogger(res, deps.logger).warn('CDS_AUTH=off: caller not verified (development only)');
     res.locals.caller = result.caller;
     next();
   };
@@ -137,28 +131,4 @@ function callerOf(locals: Record<string, unknown>): AuthenticatedCaller {
   const caller = locals.caller as AuthenticatedCaller | undefined;
   if (!caller) throw new CdsError('unauthorized', 'unauthorized');
   return caller;
-}
-
-/** One log line per request: id, method, path, status, latency. No headers, bodies or queries. */
-function requestLogging(logger: Logger) {
-  return pinoHttp({
-    logger,
-    genReqId: (req: Request | import('node:http').IncomingMessage) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
-    serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({
-        id: req.id,
-        method: req.method,
-        path: req.url.split('?')[0],
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-    customLogLevel: (_req, res, error) =>
-      error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-    customSuccessMessage: () => 'request completed',
-    customErrorMessage: () => 'request failed',
-    customAttributeKeys: { responseTime: 'latencyMs' },
-  });
 }
