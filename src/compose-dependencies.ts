@@ -9,6 +9,7 @@ import { loadCardTemplates } from './cards/load-card-templates.js';
 import type { ServiceConfig } from './config/load-config.js';
 import { ConfigError } from './config/load-config.js';
 import { createFileFeedbackStore } from './feedback/feedback-store.js';
+import { BatchSupportMemory } from './fhir/fhir-client.js';
 import type { AppDeps } from './http/app.js';
 import { createPatientIdHasher, type Logger } from './logging/logger.js';
 import { resolveRuleConfig } from './rules/crs-sentinel/rule-config.js';
@@ -37,6 +38,7 @@ export function composeDependencies(
     patientView: {
       fhirTimeoutMs: config.fhirTimeoutMs,
       fhirMaxPages: config.fhirMaxPages,
+      fhirBatchSupport: new BatchSupportMemory(),
       rules: resolveRuleConfig(
         readOptionalJson(config.rulesConfigPath, 'RULES_CONFIG'),
         readOptionalJson(config.siteCodesPath, 'SITE_CODES'),

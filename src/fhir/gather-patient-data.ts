@@ -19,7 +19,7 @@ import {
   type PrefetchKeyName,
 } from '../cds-hooks/crs-sentinel-service.js';
 import { emptyPatientData, type DataSetName, type PatientData } from '../rules/crs-sentinel/patient-data.js';
-import { FhirFetchError, openFhirClient, type FhirClient } from './fhir-client.js';
+import { FhirFetchError, openFhirClient, type BatchSupportMemory, type FhirClient } from './fhir-client.js';
 import {
   bundleResources,
   clinicalTime,
@@ -36,6 +36,8 @@ export interface GatherLimits {
   maxPages: number;
   /** Paging stops once a whole page is older than this (the rules' longest look-back). */
   horizon: Date;
+  /** Which FHIR servers answered a batch of searches (remembered across calls; no PHI). */
+  batchSupport?: BatchSupportMemory;
 }
 
 export interface GatherInput {
@@ -67,10 +69,23 @@ export async function gatherPatientData(input: GatherInput, limits: GatherLimits
         baseUrl: input.fhirServer,
         accessToken: input.accessToken,
         timeoutMs: limits.timeoutMs,
+        ...(limits.batchSupport ? { batchSupport: limits.batchSupport } : {}),
       })
     : undefined;
   try {
-    const results = await Promise.all(PREFETCH_KEY_NAMES.map((key) => gatherKey(key, input, client, limits)));
+    const given = PREFETCH_KEY_NAMES.map((key) => fromPrefetch(key, input));
+    const toFetch = given.flatMap((g, i) =>
+      g === undefined ? [PREFETCH_KEY_NAMES[i] as PrefetchKeyName] : [],
+    );
+    const answers = await fetchKeys(toFetch, input, client);
+    const results = await Promise.all(
+      PREFETCH_KEY_NAMES.map(async (key, i): Promise<KeyResult> => {
+        const prefetched = given[i];
+        if (prefetched === undefined) return fetchedKey(key, answers.get(key), client, limits);
+        if (prefetched.kind === 'done') return prefetched.result;
+        return pageOn(key, prefetched.bundle, client, limits, 'prefetch');
+      }),
+    );
     const data = assemble(results);
     await resolveMedicationReferences(data, client);
     return {
@@ -85,36 +100,51 @@ export async function gatherPatientData(input: GatherInput, limits: GatherLimits
   }
 }
 
-async function gatherKey(
-  key: PrefetchKeyName,
+type Prefetched = { kind: 'done'; result: KeyResult } | { kind: 'page-on'; bundle: unknown };
+
+/** What the EHR's prefetch gives for a key; undefined when the service must fetch it itself. */
+function fromPrefetch(key: PrefetchKeyName, input: GatherInput): Prefetched | undefined {
+  const given = input.prefetch?.[key];
+  if (given === null)
+    return { kind: 'done', result: { key, resources: [], truncated: false, source: 'prefetch' } };
+  if (given === undefined || isOperationOutcome(given)) return undefined;
+  if (isBundle(given)) return { kind: 'page-on', bundle: given };
+  if (isResource(given) && key === 'patient' && given.resourceType === 'Patient') {
+    return { kind: 'done', result: { key, resources: [given], truncated: false, source: 'prefetch' } };
+  }
+  throw preconditionFailed(`prefetch.${key}: not a FHIR ${key === 'patient' ? 'Patient' : 'Bundle'}`);
+}
+
+/** Fetches every key the prefetch lacked in one round trip (a FHIR batch, or parallel GETs). */
+async function fetchKeys(
+  keys: PrefetchKeyName[],
   input: GatherInput,
+  client: FhirClient | undefined,
+): Promise<Map<PrefetchKeyName, unknown>> {
+  const [first] = keys;
+  if (first === undefined) return new Map();
+  if (!client) {
+    const why = input.prefetch?.[first] === undefined ? 'is missing' : 'is an OperationOutcome';
+    throw preconditionFailed(`prefetch.${first} ${why} and the request has no fhirServer to fetch it from`);
+  }
+  const requests = keys.map((key) => ({
+    url: PREFETCH_KEYS[key].template.replace('{{context.patientId}}', encodeURIComponent(input.patientId)),
+    what: key,
+  }));
+  const answers = await client.getAll(requests);
+  return new Map(keys.map((key, i) => [key, answers[i]]));
+}
+
+async function fetchedKey(
+  key: PrefetchKeyName,
+  answer: unknown,
   client: FhirClient | undefined,
   limits: GatherLimits,
 ): Promise<KeyResult> {
-  const given = input.prefetch?.[key];
-  if (given === null) return { key, resources: [], truncated: false, source: 'prefetch' };
-  if (given !== undefined && !isOperationOutcome(given)) {
-    if (isBundle(given)) return pageOn(key, given, client, limits, 'prefetch');
-    if (isResource(given) && key === 'patient' && given.resourceType === 'Patient') {
-      return { key, resources: [given], truncated: false, source: 'prefetch' };
-    }
-    throw preconditionFailed(`prefetch.${key}: not a FHIR ${key === 'patient' ? 'Patient' : 'Bundle'}`);
-  }
-  if (!client) {
-    throw preconditionFailed(
-      given === undefined
-        ? `prefetch.${key} is missing and the request has no fhirServer to fetch it from`
-        : `prefetch.${key} is an OperationOutcome and the request has no fhirServer to fetch it from`,
-    );
-  }
-  const url = PREFETCH_KEYS[key].template.replace(
-    '{{context.patientId}}',
-    encodeURIComponent(input.patientId),
-  );
-  const answer = await client.get(url, key);
   if (key === 'patient') {
-    if (isResource(answer) && answer.resourceType === 'Patient')
+    if (isResource(answer) && answer.resourceType === 'Patient') {
       return { key, resources: [answer], truncated: false, source: 'fetch' };
+    }
     throw new FhirFetchError(`${key}: the FHIR server did not answer with a Patient`);
   }
   if (!isBundle(answer)) throw new FhirFetchError(`${key}: the FHIR server did not answer with a Bundle`);

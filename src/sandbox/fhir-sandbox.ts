@@ -158,7 +158,11 @@ class FhirEngine {
       const [first, second, ...rest] = segments;
 
       if (first === undefined) {
-        if (method === 'POST') return await this.postBundle(req.body);
+        if (method === 'POST') {
+          return isBatchOfReads(req.body)
+            ? await this.batchOfReads(req.body, baseUrl)
+            : await this.postBundle(req.body);
+        }
         if (method === 'GET') return [400, outcome('not-supported', 'System-level search is not supported')];
         return methodNotAllowed(method);
       }
@@ -225,6 +229,50 @@ class FhirEngine {
         return errorResult(error);
       }
     });
+  }
+
+  /**
+   * A batch of GETs (reads and searches), each answered exactly as its own GET would be (paging
+   * links, bare patient ids, _include), in order: one HTTP round trip for a client's searches.
+   */
+  async batchOfReads(bundle: Bundle, baseUrl: string): Promise<EngineResult> {
+    const entry: BundleEntry[] = [];
+    for (const item of bundle.entry ?? []) {
+      const [status, body] = await this.readEntry(item.request?.url ?? '', baseUrl);
+      entry.push({ resource: body, response: { status: String(status) } });
+    }
+    return [200, { resourceType: 'Bundle', id: randomUUID(), type: 'batch-response', entry } as Bundle];
+  }
+
+  private async readEntry(url: string, baseUrl: string): Promise<EngineResult> {
+    try {
+      const at = url.indexOf('?');
+      const segments = pathSegments(at < 0 ? url : url.slice(0, at));
+      const query = rawQuery(url);
+      const [type, id, ...rest] = segments ?? [];
+      if (type === undefined || !isR4ResourceType(type) || rest.length > 0) {
+        return [400, outcome('invalid', `Batch entry: not a read or search of an R4 type: ${url}`)];
+      }
+      if (id === undefined) return await this.search(type, query.entries, baseUrl);
+      if (!FHIR_ID.test(id)) return [400, outcome('invalid', `Invalid resource id: ${id}`)];
+      const [result, resource] = await this.afterWrites(() =>
+        this.router.handleRequest(
+          {
+            method: 'GET',
+            url: `${type}/${id}`,
+            pathname: '',
+            params: {},
+            query: {},
+            body: undefined,
+            config: {},
+          },
+          this.repository,
+        ),
+      );
+      return toHttp(result, resource, baseUrl);
+    } catch (error) {
+      return errorResult(error);
+    }
   }
 
   private async search(
@@ -311,6 +359,18 @@ function toHttp(
     headers.Location = `${baseUrl}/${body.resourceType}/${body.id}${version ? `/_history/${version}` : ''}`;
   }
   return [status, body, headers];
+}
+
+/** A batch whose every entry is a GET: answered through the sandbox's own read and search. */
+function isBatchOfReads(body: unknown): body is Bundle {
+  if (typeof body !== 'object' || body === null) return false;
+  const bundle = body as Partial<Bundle>;
+  return (
+    bundle.resourceType === 'Bundle' &&
+    bundle.type === 'batch' &&
+    (bundle.entry ?? []).length > 0 &&
+    (bundle.entry ?? []).every((e) => e.request?.method === 'GET' && typeof e.request.url === 'string')
+  );
 }
 
 /** The first entry of a batch/transaction response that failed, with its status. */

@@ -6,6 +6,7 @@
 import type { HookRequest } from '../cds-hooks/hook-request.js';
 import type { CdsServiceResponse } from '../cds-hooks/cds-hooks-types.js';
 import { preconditionFailed } from '../errors/cds-error.js';
+import type { BatchSupportMemory } from '../fhir/fhir-client.js';
 import { gatherPatientData, type GatherResult } from '../fhir/gather-patient-data.js';
 import { assessCrs } from '../rules/crs-sentinel/assess-crs.js';
 import type { CrsCardTemplates } from '../rules/crs-sentinel/card-templates.js';
@@ -16,6 +17,8 @@ import type { AuthenticatedCaller } from './request-authenticator.js';
 export interface PatientViewDeps {
   fhirTimeoutMs: number;
   fhirMaxPages: number;
+  /** Remembers which FHIR servers take a batch of searches (one round trip per hook). */
+  fhirBatchSupport?: BatchSupportMemory;
   rules: CrsRuleConfig;
   cardTemplates: CrsCardTemplates;
   now: () => Date;
@@ -48,6 +51,7 @@ export async function handlePatientView(
     {
       timeoutMs: deps.fhirTimeoutMs,
       maxPages: deps.fhirMaxPages,
+      ...(deps.fhirBatchSupport ? { batchSupport: deps.fhirBatchSupport } : {}),
       horizon: new Date(now.getTime() - ruleLookBackMs(deps.rules)),
     },
   );

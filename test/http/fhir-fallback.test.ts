@@ -39,8 +39,27 @@ const post = (body: Record<string, unknown>) =>
 const paths = () => fhir.requests.map((r) => r.path.split('?')[0]).sort();
 
 describe('prefetch keys absent: fetched from fhirServer over HTTP with fhir-kit-client', () => {
-  it('fetches every key in parallel with the bearer token', async () => {
+  it('fetches every key in one FHIR batch (one round trip) with the bearer token', async () => {
     await post(hookRequest({ fhirServer: fhir.baseUrl, fhirAuthorization: auth })).expect(200, { cards: [] });
+    expect(fhir.requests).toEqual([
+      { method: 'POST', path: '/fhir/', authorization: 'Bearer secret-ehr-token' },
+    ]);
+  });
+
+  it('falls back to parallel GETs when the server takes no batches, and remembers it', async () => {
+    fhir.misbehave.set('batch', 'no-batch');
+    const { app } = buildTestApp();
+    const call = () =>
+      request(app)
+        .post('/cds-services/crs-sentinel')
+        .send(hookRequest({ fhirServer: fhir.baseUrl, fhirAuthorization: auth }))
+        .expect(200, { cards: [] });
+    await call();
+    expect(fhir.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+    expect(new Set(fhir.requests.map((r) => r.authorization))).toEqual(new Set(['Bearer secret-ehr-token']));
+    fhir.requests.length = 0;
+    await call();
+    expect(fhir.requests.map((r) => r.method)).toEqual(Array(8).fill('GET'));
     expect(paths()).toEqual([
       '/fhir/Condition',
       '/fhir/Encounter',
@@ -52,6 +71,25 @@ describe('prefetch keys absent: fetched from fhirServer over HTTP with fhir-kit-
       '/fhir/Procedure',
     ]);
     expect(new Set(fhir.requests.map((r) => r.authorization))).toEqual(new Set(['Bearer secret-ehr-token']));
+  });
+
+  it('a batch refused for its credentials is not retried as GETs', async () => {
+    fhir.misbehave.set('batch', 'unauthorized');
+    const res = await post(hookRequest({ fhirServer: fhir.baseUrl, fhirAuthorization: auth })).expect(412);
+    expect(res.body).toEqual({
+      error: 'precondition-failed',
+      message: 'a batch of 8 FHIR searches: the FHIR server refused access (HTTP 401)',
+    });
+    expect(fhir.requests.map((r) => r.method)).toEqual(['POST']);
+  });
+
+  it('a failed entry in the batch fails its key as a GET would', async () => {
+    fhir.misbehave.set('Condition', 'unauthorized');
+    const res = await post(hookRequest({ fhirServer: fhir.baseUrl, fhirAuthorization: auth })).expect(412);
+    expect(res.body).toEqual({
+      error: 'precondition-failed',
+      message: 'conditions: the FHIR server refused access (HTTP 401)',
+    });
   });
 
   it('sends no Authorization header when the EHR sends no fhirAuthorization (open sandboxes)', async () => {
@@ -154,6 +192,7 @@ describe('a FHIR server that misbehaves never crashes the service or leaks inter
     },
   ];
   it.each(cases)('$behaviour on $type -> $status', async ({ behaviour, type, status, message }) => {
+    fhir.misbehave.set('batch', 'no-batch'); // each search as its own GET, so each can misbehave
     fhir.misbehave.set(type, behaviour);
     const started = Date.now();
     const { app } = buildTestApp();

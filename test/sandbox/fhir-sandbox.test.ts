@@ -243,6 +243,25 @@ afterAll(async () => {
 });
 
 describe('the service prefetch queries', () => {
+  it('a batch of every prefetch query answers each entry exactly as its own GET', async () => {
+    const urls = Object.values(PREFETCH_KEYS).map((k) => query(k.template, P1));
+    const reply = await send<Bundle>('POST', '', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: urls.map((url) => ({ request: { method: 'GET', url } })),
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.body.type).toBe('batch-response');
+    const singles = await Promise.all(urls.map((url) => get<Resource>(url)));
+    const strip = (r: Resource | undefined) => {
+      const { id: _id, meta: _meta, ...rest } = (r ?? {}) as Resource;
+      return r?.resourceType === 'Bundle' ? rest : withoutServerMeta(r);
+    };
+    expect(reply.body.entry?.map((e) => [e.response?.status, strip(e.resource)])).toEqual(
+      singles.map((single) => [String(single.status), strip(single.body)]),
+    );
+  });
+
   it('Patient/<id> reads the patient', async () => {
     const reply = await get<Patient>(query(PREFETCH_KEYS.patient.template, P1));
     expect(reply.status).toBe(200);

@@ -1,33 +1,48 @@
 /**
- * A small FHIR R4 test double on 127.0.0.1: answers searches from an in-memory list of resources,
- * records every request (path and Authorization header) and can misbehave on demand.
+ * A small FHIR R4 test double on 127.0.0.1: answers reads, searches and batches of them from an
+ * in-memory list of resources, records every request (path, method and Authorization header) and
+ * can misbehave on demand.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Bundle, FhirResource } from 'fhir/r4';
 
 export type Misbehaviour =
-  'hang' | 'html' | 'truncated-json' | 'looping-next' | 'unauthorized' | 'redirect' | 'not-a-bundle';
+  | 'hang'
+  | 'html'
+  | 'truncated-json'
+  | 'looping-next'
+  | 'unauthorized'
+  | 'redirect'
+  | 'not-a-bundle'
+  /** POST [base] (batch) answered 405, as servers without batch support do. */
+  | 'no-batch';
 
 export interface FhirTestServer {
   baseUrl: string;
-  requests: { path: string; authorization: string | undefined }[];
-  /** Per resource type: misbehave on searches of that type ('*' for all). */
+  requests: { method: string; path: string; authorization: string | undefined }[];
+  /** Per resource type: misbehave on reads and searches of that type ('*' for all, 'batch' for POST [base]). */
   misbehave: Map<string, Misbehaviour>;
   /** Page size for searches (forces paging when small). */
   pageSize: number;
   close(): Promise<void>;
 }
 
+type State = Omit<FhirTestServer, 'baseUrl' | 'close'>;
+
+interface Answer {
+  status: number;
+  body: string | undefined; // undefined: never answer
+  type?: string;
+  location?: string;
+}
+
 export async function startFhirTestServer(resources: FhirResource[]): Promise<FhirTestServer> {
-  const state: Omit<FhirTestServer, 'baseUrl' | 'close'> = {
-    requests: [],
-    misbehave: new Map(),
-    pageSize: 1000,
-  };
-  const sockets = new Set<import('node:net').Socket>();
+  const state: State = { requests: [], misbehave: new Map(), pageSize: 1000 };
+  const sockets = new Set<Socket>();
+  let baseUrl = '';
   const server: Server = createServer((req, res) => {
-    handle(req, res, resources, state, baseUrl);
+    void handle(req, res, resources, state, baseUrl);
   });
   server.on('connection', (s) => {
     sockets.add(s);
@@ -35,7 +50,7 @@ export async function startFhirTestServer(resources: FhirResource[]): Promise<Fh
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const baseUrl = `http://127.0.0.1:${port}/fhir`;
+  baseUrl = `http://127.0.0.1:${port}/fhir`;
   return Object.assign(state, {
     baseUrl,
     close: () =>
@@ -46,35 +61,73 @@ export async function startFhirTestServer(resources: FhirResource[]): Promise<Fh
   });
 }
 
-function handle(
+async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   resources: FhirResource[],
-  state: Omit<FhirTestServer, 'baseUrl' | 'close'>,
+  state: State,
   baseUrl: string,
-): void {
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-  state.requests.push({ path: `${url.pathname}${url.search}`, authorization: req.headers.authorization });
+  state.requests.push({
+    method: req.method ?? 'GET',
+    path: `${url.pathname}${url.search}`,
+    authorization: req.headers.authorization,
+  });
+  const isBatch = req.method === 'POST' && (url.pathname === '/fhir' || url.pathname === '/fhir/');
+  send(
+    res,
+    isBatch ? await answerBatch(req, resources, state, baseUrl) : answerRead(url, resources, state, baseUrl),
+  );
+}
+
+async function answerBatch(
+  req: IncomingMessage,
+  resources: FhirResource[],
+  state: State,
+  baseUrl: string,
+): Promise<Answer> {
+  if (state.misbehave.get('batch') === 'no-batch')
+    return { status: 405, body: JSON.stringify(outcome('batch not supported')) };
+  if (state.misbehave.get('batch') === 'unauthorized' || state.misbehave.get('*') === 'unauthorized') {
+    return { status: 401, body: JSON.stringify(outcome('login required')) };
+  }
+  const batch = JSON.parse(await readBody(req)) as Bundle;
+  const entry = (batch.entry ?? []).map((e) => {
+    const answer = answerRead(
+      new URL(`/fhir/${e.request?.url ?? ''}`, 'http://127.0.0.1'),
+      resources,
+      state,
+      baseUrl,
+    );
+    try {
+      return {
+        response: { status: String(answer.status) },
+        resource: answer.body ? (JSON.parse(answer.body) as unknown) : undefined,
+      };
+    } catch {
+      return { response: { status: '500' }, resource: outcome('entry failed') };
+    }
+  });
+  return { status: 200, body: JSON.stringify({ resourceType: 'Bundle', type: 'batch-response', entry }) };
+}
+
+function answerRead(url: URL, resources: FhirResource[], state: State, baseUrl: string): Answer {
   const [, , type, id] = url.pathname.split('/'); // /fhir/Type[/id]
   const behaviour = state.misbehave.get(type ?? '') ?? state.misbehave.get('*');
-  if (behaviour === 'hang') return; // never answers
+  if (behaviour === 'hang') return { status: 0, body: undefined };
   if (behaviour === 'html')
-    return send(res, 200, '<html><body>Service unavailable</body></html>', 'text/html');
-  if (behaviour === 'truncated-json')
-    return send(res, 200, '{"resourceType":"Bundle","entry":[{"res', 'application/fhir+json');
-  if (behaviour === 'unauthorized') return send(res, 401, JSON.stringify(outcome('login required')));
-  if (behaviour === 'not-a-bundle') return send(res, 200, JSON.stringify({ hello: 'world' }));
-  if (behaviour === 'redirect') {
-    res.writeHead(302, { location: 'http://127.0.0.2:1/elsewhere' });
-    res.end();
-    return;
-  }
+    return { status: 200, body: '<html><body>Service unavailable</body></html>', type: 'text/html' };
+  if (behaviour === 'truncated-json') return { status: 200, body: '{"resourceType":"Bundle","entry":[{"res' };
+  if (behaviour === 'unauthorized') return { status: 401, body: JSON.stringify(outcome('login required')) };
+  if (behaviour === 'not-a-bundle') return { status: 200, body: JSON.stringify({ hello: 'world' }) };
+  if (behaviour === 'redirect') return { status: 302, body: '', location: 'http://127.0.0.2:1/elsewhere' };
   const matching = resources.filter((r) => r.resourceType === type);
   if (id !== undefined) {
     const found = matching.find((r) => r.id === id);
     return found
-      ? send(res, 200, JSON.stringify(found))
-      : send(res, 404, JSON.stringify(outcome('not found')));
+      ? { status: 200, body: JSON.stringify(found) }
+      : { status: 404, body: JSON.stringify(outcome('not found')) };
   }
   const ids = url.searchParams.get('_id')?.split(',');
   const selected = ids ? matching.filter((r) => r.id !== undefined && ids.includes(r.id)) : matching;
@@ -93,7 +146,17 @@ function handle(
     next.searchParams.set('_offset', String(offset + state.pageSize));
     bundle.link = [{ relation: 'next', url: next.toString() }];
   }
-  send(res, 200, JSON.stringify(bundle));
+  return { status: 200, body: JSON.stringify(bundle) };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (text += chunk));
+    req.on('end', () => resolve(text));
+    req.on('error', reject);
+  });
 }
 
 function outcome(text: string) {
@@ -103,7 +166,11 @@ function outcome(text: string) {
   };
 }
 
-function send(res: ServerResponse, status: number, body: string, type = 'application/fhir+json'): void {
-  res.writeHead(status, { 'content-type': type });
-  res.end(body);
+function send(res: ServerResponse, answer: Answer): void {
+  if (answer.body === undefined) return; // hang
+  res.writeHead(answer.status, {
+    'content-type': answer.type ?? 'application/fhir+json',
+    ...(answer.location ? { location: answer.location } : {}),
+  });
+  res.end(answer.body);
 }

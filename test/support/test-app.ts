@@ -4,6 +4,7 @@
  */
 import { pino } from 'pino';
 import { createMemoryFeedbackStore, type FeedbackStore } from '../../src/feedback/feedback-store.js';
+import { BatchSupportMemory } from '../../src/fhir/fhir-client.js';
 import { createApp, type AppDeps } from '../../src/http/app.js';
 import { loadCardTemplates } from '../../src/cards/load-card-templates.js';
 import { PACKAGE_ROOT } from '../../src/config/load-config.js';
@@ -33,6 +34,7 @@ export function buildTestApp(overrides: Partial<AppDeps> & { feedbackStore?: Fee
     patientView: {
       fhirTimeoutMs: 1500,
       fhirMaxPages: 5,
+      fhirBatchSupport: new BatchSupportMemory(),
       rules: DEFAULT_RULE_CONFIG,
       cardTemplates: CARD_TEMPLATES,
       now: () => TEST_NOW,
