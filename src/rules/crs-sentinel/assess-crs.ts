@@ -3,15 +3,20 @@
  * Pipeline: normalize observations -> medication events -> therapy and sepsis context -> CRS
  * vitals in the recent window -> ASTCT grade -> supporting labs and tocilizumab limits -> outcome.
  */
-import { DAY_MS, HOUR_MS } from './fhir-values.js';
+import { DAY_MS, HOUR_MS, timeMs } from './fhir-values.js';
 import { assessCrsVitals, type CrsVitals } from './crs-vitals.js';
 import { gradeCrs, type GradeResult } from './grade-crs.js';
 import { medicationEvents, type MedicationEvent } from './medication-events.js';
-import { normalizeObservations, type IgnoredReading, type Reading } from './normalize-observations.js';
+import {
+  normalizeObservations,
+  type IgnoredReading,
+  type Reading,
+  type ReadingHorizon,
+} from './normalize-observations.js';
 import type { DataSetName, PatientData } from './patient-data.js';
 import type { CrsRuleConfig } from './rule-config.js';
 import { findSepsisContext, type SepsisContext } from './sepsis-context.js';
-import { supportingLabs, type SupportingLabs } from './supporting-labs.js';
+import { labRange, supportingLabs, type SupportingLabs } from './supporting-labs.js';
 import { findTherapyContexts, type PastTherapy, type TherapyContext } from './therapy-context.js';
 
 export type ContextTag = 'car-t' | 'bispecific' | 'sepsis';
@@ -82,16 +87,21 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
   const { data, now, rules } = input;
   const nowMs = now.getTime();
   const windowStartMs = nowMs - rules.recentWindowHours * HOUR_MS;
-  const observations = normalizeObservations(data.vitals.concat(data.labs), rules.siteCodes);
+  const events = medicationEvents(data, now, rules.siteCodes);
+  const therapy = findTherapyContexts(events, now, rules);
+  const referenceTime = latestTherapyDose(therapy.contexts);
+  const observations = normalizeObservations(
+    data.vitals.concat(data.labs),
+    rules.siteCodes,
+    readingHorizon(windowStartMs, referenceTime, nowMs, rules),
+  );
   const inWindow = (time: string | undefined): boolean => {
     if (time === undefined) return true;
-    const t = Date.parse(time);
+    const t = timeMs(time);
     return t >= windowStartMs && t <= nowMs;
   };
   const recent = observations.readings.filter((r) => inWindow(r.time));
   const devices = observations.devices.filter((d) => inWindow(d.time));
-  const events = medicationEvents(data, now, rules.siteCodes);
-  const therapy = findTherapyContexts(events, now, rules);
   const sepsis = findSepsisContext({
     conditions: data.conditions,
     encounters: data.encounters,
@@ -105,7 +115,6 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
     ...therapy.contexts.map((c) => c.kind),
     ...(sepsis ? ['sepsis' as const] : []),
   ];
-  const referenceTime = latestTherapyDose(therapy.contexts);
   const vitals = assessCrsVitals({
     recent,
     devices,
@@ -154,6 +163,24 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
     dataGaps,
     truncated: [...data.truncated],
     outcome: decideOutcome(grade, vitals, therapy.contexts, sepsis, recent, rules),
+  };
+}
+
+/**
+ * What the rules read of the Observations: the recent window for everything, plus every body
+ * weight (the latest one is used or reported, whatever its age) and the cytokine markers back to
+ * the start of their trend (supportingLabs). A long history outside these is never normalized.
+ */
+function readingHorizon(
+  windowStartMs: number,
+  referenceTime: string | undefined,
+  nowMs: number,
+  rules: CrsRuleConfig,
+): ReadingHorizon {
+  const { fromMs } = labRange(referenceTime, nowMs, rules);
+  return {
+    sinceMs: windowStartMs,
+    earlier: { 'body-weight': Number.NEGATIVE_INFINITY, 'il-6': fromMs, crp: fromMs, ferritin: fromMs },
   };
 }
 

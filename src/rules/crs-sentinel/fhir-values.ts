@@ -1,5 +1,6 @@
 /** Small readers for FHIR values as real systems send them (pure). */
 import type { CodeableConcept, Coding, Period } from 'fhir/r4';
+import { formatIsoMs, parseIsoMs } from './iso-time.js';
 import { DEFAULT_SYSTEM_ALIASES } from './rule-tables.js';
 import type { SiteCodes } from './site-codes.js';
 
@@ -31,12 +32,17 @@ export function hasCoding(
 /** Milliseconds since epoch of a FHIR date/dateTime/instant, or undefined when absent or unparseable. */
 export function parseFhirTime(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const ms = Date.parse(value);
+  const ms = parseIsoMs(value);
   return Number.isNaN(ms) ? undefined : ms;
 }
 
+/** Epoch ms of a time the engine wrote itself (isoTime), e.g. Reading.time. */
+export function timeMs(iso: string): number {
+  return parseIsoMs(iso);
+}
+
 export function isoTime(ms: number): string {
-  return new Date(ms).toISOString();
+  return formatIsoMs(ms);
 }
 
 /** Start and end of a period in ms (end open = undefined). */

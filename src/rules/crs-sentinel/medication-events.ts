@@ -10,7 +10,6 @@ import type { CodeableConcept, Medication, MedicationAdministration, Procedure }
 import {
   canonicalSystem,
   codingsOf,
-  containsName,
   isoTime,
   normaliseText,
   parseFhirTime,
@@ -58,11 +57,13 @@ const CONCEPT_BY_ID = new Map(ALL_MEDICATION_CONCEPTS.map((c) => [c.id, c]));
 export function medicationEvents(data: PatientData, now: Date, siteCodes: SiteCodes): MedicationEvent[] {
   const nowMs = now.getTime();
   const events: MedicationEvent[] = [];
+  // A chart gives the same few drugs again and again: match each distinct concept once.
+  const matches: ConceptMemo = new Map();
   for (const ma of data.medicationAdministrations) {
     if (!GIVEN_STATUSES.includes(ma.status)) continue;
     const timing = administrationTiming(ma);
     if (!timing || timing.start > nowMs) continue;
-    for (const match of identifyAdministration(ma, data.medications, siteCodes)) {
+    for (const match of identifyAdministration(ma, data.medications, siteCodes, matches)) {
       events.push(
         toEvent(match, timing, ma.status as MedicationEvent['status'], 'MedicationAdministration', ma.id),
       );
@@ -125,6 +126,7 @@ export function identifyAdministration(
   ma: MedicationAdministration,
   bundled: readonly Medication[],
   siteCodes: SiteCodes,
+  memo: ConceptMemo = new Map(),
 ): ConceptMatch[] {
   const concepts: CodeableConcept[] = [];
   if (ma.medicationCodeableConcept) concepts.push(ma.medicationCodeableConcept);
@@ -134,7 +136,7 @@ export function identifyAdministration(
     if (medication) concepts.push(...medicationConcepts(medication, ma, bundled, 1));
     else if (ma.medicationReference?.display) concepts.push({ text: ma.medicationReference.display });
   }
-  const matches = concepts.flatMap((c) => matchConcept(c, siteCodes));
+  const matches = concepts.flatMap((c) => memoisedMatch(c, siteCodes, memo));
   const seen = new Set<string>();
   return matches.filter((m) => !seen.has(m.concept.id) && seen.add(m.concept.id));
 }
@@ -175,6 +177,32 @@ function medicationConcepts(
   return concepts;
 }
 
+/** matchConcept results of one call, by conceptKey (the matches are only read, never changed). */
+type ConceptMemo = Map<string, readonly ConceptMatch[]>;
+
+function memoisedMatch(
+  concept: CodeableConcept,
+  siteCodes: SiteCodes,
+  memo: ConceptMemo,
+): readonly ConceptMatch[] {
+  const key = conceptKey(concept);
+  let found = memo.get(key);
+  if (!found) {
+    found = matchConcept(concept, siteCodes);
+    memo.set(key, found);
+  }
+  return found;
+}
+
+/** Everything matchConcept reads of a concept: its text and each coding's system, code and display. */
+function conceptKey(concept: CodeableConcept): string {
+  let key = concept.text ?? '\u0001';
+  for (const c of codingsOf(concept)) {
+    key += `\u0000${c.system ?? '\u0001'}\u0000${c.code ?? '\u0001'}\u0000${c.display ?? '\u0001'}`;
+  }
+  return key;
+}
+
 /** Site code, then RxNorm, then names; all concepts found in one CodeableConcept. */
 export function matchConcept(
   concept: CodeableConcept,
@@ -203,15 +231,33 @@ export function matchConcept(
   ].filter((t): t is string => t !== undefined && t.trim() !== '');
   const found: ConceptMatch[] = [];
   for (const text of texts) {
-    const normalised = normaliseText(text);
+    const padded = ` ${normaliseText(text)} `;
     for (const candidate of among) {
       if (found.some((f) => f.concept.id === candidate.id)) continue;
-      if (candidate.names.some((name) => containsName(normalised, name))) {
+      if (nameNeedles(candidate).some((needle) => padded.includes(needle))) {
         found.push({ concept: candidate, matchedBy: 'name', matchedOn: text });
       }
     }
   }
   return found;
+}
+
+const needlesCache = new WeakMap<MedicationConcept, readonly string[]>();
+
+/**
+ * A concept's names normalised and padded with spaces, once per concept: `padded.includes(needle)`
+ * is containsName (a whole-word match) without normalising every name for every text.
+ */
+function nameNeedles(concept: MedicationConcept): readonly string[] {
+  let needles = needlesCache.get(concept);
+  if (!needles) {
+    needles = concept.names
+      .map(normaliseText)
+      .filter((n) => n !== '')
+      .map((n) => ` ${n} `);
+    needlesCache.set(concept, needles);
+  }
+  return needles;
 }
 
 const CELLULAR_AND_BISPECIFIC = [...CAR_T_PRODUCTS, ...BISPECIFICS];

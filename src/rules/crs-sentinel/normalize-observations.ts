@@ -4,7 +4,7 @@
  * Unusable readings are kept in `ignored` with the reason, so cards can say what was not used.
  */
 import type { CodeableConcept, Coding, Observation, ObservationComponent, Quantity } from 'fhir/r4';
-import { canonicalSystem, codingsOf, isoTime, parseFhirTime, roundTo } from './fhir-values.js';
+import { canonicalSystem, codingsOf, isoTime, parseFhirTime, roundTo, timeMs } from './fhir-values.js';
 import {
   LOINC_OXYGEN_DEVICE,
   LOINC_PANELS,
@@ -86,15 +86,29 @@ interface ValueElement {
   componentOf?: string;
 }
 
+/**
+ * Which Observations a caller reads: those timed from `sinceMs` on, and older ones only when they
+ * measure a kind in `earlier` (from that kind's own start). Undated ones are always kept (they are
+ * reported as ignored). Lets the engine skip a long history it never reads without normalizing it.
+ */
+export interface ReadingHorizon {
+  sinceMs: number;
+  earlier: Partial<Readonly<Record<ReadingKind, number>>>;
+}
+
 export function normalizeObservations(
   observations: readonly Observation[],
   siteCodes: SiteCodes,
+  horizon?: ReadingHorizon,
 ): NormalizedObservations {
   const readings: Reading[] = [];
   const devices: OxygenDeviceReading[] = [];
   const ignored: IgnoredReading[] = [];
+  const unread = horizon ? unreadTest(horizon, siteCodes) : undefined;
   for (const obs of observations) {
-    const time = observationTime(obs);
+    const ms = observationMs(obs);
+    if (unread && ms !== undefined && unread(obs, ms)) continue;
+    const time = ms === undefined ? undefined : timedAs(obs, ms);
     const status = obs.status as string | undefined;
     const unusable = status !== undefined && UNUSABLE_OBSERVATION_STATUSES.includes(status);
     const deviceCoding = findCoding(
@@ -171,17 +185,79 @@ interface ObservationTime {
 
 /** effectiveDateTime, effectivePeriod (start, else end), effectiveInstant, then issued. */
 export function observationTime(obs: Observation): ObservationTime | undefined {
-  const candidates: [string | undefined, TimeSource][] = [
-    [obs.effectiveDateTime, 'effectiveDateTime'],
-    [obs.effectivePeriod?.start ?? obs.effectivePeriod?.end, 'effectivePeriod'],
-    [obs.effectiveInstant, 'effectiveInstant'],
-    [obs.issued, 'issued'],
-  ];
-  for (const [value, source] of candidates) {
-    const ms = parseFhirTime(value);
-    if (ms !== undefined) return { time: isoTime(ms), source };
+  const ms = observationMs(obs);
+  return ms === undefined ? undefined : timedAs(obs, ms);
+}
+
+/** The time observationTime picks, in ms: no strings built (most of a history is skipped). */
+function observationMs(obs: Observation): number | undefined {
+  return (
+    parseFhirTime(obs.effectiveDateTime) ??
+    parseFhirTime(obs.effectivePeriod?.start ?? obs.effectivePeriod?.end) ??
+    parseFhirTime(obs.effectiveInstant) ??
+    parseFhirTime(obs.issued)
+  );
+}
+
+/** The ObservationTime for the ms observationMs found: which element it came from. */
+function timedAs(obs: Observation, ms: number): ObservationTime {
+  const source: TimeSource =
+    parseFhirTime(obs.effectiveDateTime) !== undefined
+      ? 'effectiveDateTime'
+      : parseFhirTime(obs.effectivePeriod?.start ?? obs.effectivePeriod?.end) !== undefined
+        ? 'effectivePeriod'
+        : parseFhirTime(obs.effectiveInstant) !== undefined
+          ? 'effectiveInstant'
+          : 'issued';
+  return { time: isoTime(ms), source };
+}
+
+/**
+ * True for an Observation the caller never reads: older than horizon.sinceMs and no value element
+ * of a kind read from before then. A Set of every code that can mean such a kind is tested first,
+ * so an ordinary old vital sign costs a Set look-up per coding, not a normalization.
+ */
+function unreadTest(
+  horizon: ReadingHorizon,
+  siteCodes: SiteCodes,
+): (obs: Observation, ms: number) => boolean {
+  const codes = codesOfKinds(Object.keys(horizon.earlier) as ReadingKind[], siteCodes);
+  return (obs, ms) => {
+    if (ms >= horizon.sinceMs) return false;
+    if (!hasCodeIn(obs.code, codes) && !obs.component?.some((c) => hasCodeIn(c.code, codes))) return true;
+    return !valueElements(obs, siteCodes).some((e) => {
+      const from = horizon.earlier[e.kind];
+      return from !== undefined && ms >= from;
+    });
+  };
+}
+
+function hasCodeIn(concept: CodeableConcept | undefined, codes: ReadonlySet<string>): boolean {
+  for (const c of codingsOf(concept)) if (c.code !== undefined && codes.has(c.code)) return true;
+  return false;
+}
+
+const kindCodesCache = new WeakMap<SiteCodes, Map<string, ReadonlySet<string>>>();
+
+/**
+ * Every bare code (LOINC or the site's) that can mean one of `kinds`: a necessary, not sufficient,
+ * test. Memoised per site mapping (a few kind lists per mapping, so the cache stays small).
+ */
+function codesOfKinds(kinds: readonly ReadingKind[], siteCodes: SiteCodes): ReadonlySet<string> {
+  const perSite = kindCodesCache.get(siteCodes) ?? new Map<string, ReadonlySet<string>>();
+  kindCodesCache.set(siteCodes, perSite);
+  const cacheKey = [...kinds].sort().join(',');
+  const cached = perSite.get(cacheKey);
+  if (cached) return cached;
+  const codes = new Set<string>();
+  for (const [code, kind] of Object.entries(LOINC_READING_KIND)) if (kinds.includes(kind)) codes.add(code);
+  for (const [key, kind] of Object.entries(siteCodes.observations)) {
+    if (!kinds.includes(kind)) continue;
+    // A key is `${system}|${code}` and either part may hold a '|': add every possible code part.
+    for (let i = key.indexOf('|'); i >= 0; i = key.indexOf('|', i + 1)) codes.add(key.slice(i + 1));
   }
-  return undefined;
+  perSite.set(cacheKey, codes);
+  return codes;
 }
 
 function findCoding(
@@ -375,8 +451,17 @@ export function conceptText(concept: CodeableConcept | undefined): string {
   return [...new Set(parts)].join(' / ');
 }
 
+/**
+ * By instant, undated first; equal times keep their input order (the sort is stable). The times
+ * are the engine's own UTC ISO strings, so this is their string order, without ICU collation.
+ */
 function sortByTime<T extends { time?: string }>(items: T[]): T[] {
-  return [...items].sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''));
+  const keyed = items.map((item) => ({
+    item,
+    ms: item.time === undefined ? Number.NEGATIVE_INFINITY : timeMs(item.time),
+  }));
+  keyed.sort((a, b) => (a.ms < b.ms ? -1 : a.ms > b.ms ? 1 : 0));
+  return keyed.map((k) => k.item);
 }
 
 function dedupe(readings: Reading[]): Reading[] {

@@ -43,12 +43,20 @@ export interface SupportingLabsInput {
   rules: CrsRuleConfig;
 }
 
+/** The markers' reference (the latest dose, else the sepsis look-back start) and earliest time read. */
+export function labRange(
+  referenceTime: string | undefined,
+  nowMs: number,
+  rules: CrsRuleConfig,
+): { referenceMs: number; fromMs: number } {
+  const lookbackMs = rules.sepsis.diagnosisLookbackDays * DAY_MS;
+  const referenceMs = referenceTime !== undefined ? Date.parse(referenceTime) : nowMs - lookbackMs;
+  return { referenceMs, fromMs: referenceMs - lookbackMs };
+}
+
 export function supportingLabs(input: SupportingLabsInput): SupportingLabs {
   const nowMs = input.now.getTime();
-  const lookbackMs = input.rules.sepsis.diagnosisLookbackDays * DAY_MS;
-  const referenceMs =
-    input.referenceTime !== undefined ? Date.parse(input.referenceTime) : nowMs - lookbackMs;
-  const fromMs = referenceMs - lookbackMs;
+  const { referenceMs, fromMs } = labRange(input.referenceTime, nowMs, input.rules);
   const inRange = input.readings.filter((r) => {
     const t = Date.parse(r.time);
     return t >= fromMs && t <= nowMs;
