@@ -3,15 +3,17 @@
  * Pipeline: normalize observations -> medication events -> therapy and sepsis context -> CRS
  * vitals in the recent window -> ASTCT grade -> supporting labs and tocilizumab limits -> outcome.
  */
-import { DAY_MS, HOUR_MS, timeMs } from './fhir-values.js';
+import { DAY_MS, HOUR_MS } from './fhir-values.js';
 import { assessCrsVitals, type CrsVitals } from './crs-vitals.js';
 import { gradeCrs, type GradeResult } from './grade-crs.js';
 import { medicationEvents, type MedicationEvent } from './medication-events.js';
 import {
-  normalizeObservations,
+  items,
+  normalizeTimedObservations,
   type IgnoredReading,
   type Reading,
   type ReadingHorizon,
+  type Timed,
 } from './normalize-observations.js';
 import type { DataSetName, PatientData } from './patient-data.js';
 import type { CrsRuleConfig } from './rule-config.js';
@@ -90,18 +92,16 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
   const events = medicationEvents(data, now, rules.siteCodes);
   const therapy = findTherapyContexts(events, now, rules);
   const referenceTime = latestTherapyDose(therapy.contexts);
-  const observations = normalizeObservations(
+  const observations = normalizeTimedObservations(
     data.vitals.concat(data.labs),
     rules.siteCodes,
     readingHorizon(windowStartMs, referenceTime, nowMs, rules),
   );
-  const inWindow = (time: string | undefined): boolean => {
-    if (time === undefined) return true;
-    const t = timeMs(time);
-    return t >= windowStartMs && t <= nowMs;
-  };
-  const recent = observations.readings.filter((r) => inWindow(r.time));
-  const devices = observations.devices.filter((d) => inWindow(d.time));
+  const inWindow = ({ ms }: Timed<unknown>): boolean =>
+    ms === undefined || (ms >= windowStartMs && ms <= nowMs);
+  const readings = items(observations.readings);
+  const recent = items(observations.readings.filter(inWindow));
+  const devices = items(observations.devices.filter(inWindow));
   const sepsis = findSepsisContext({
     conditions: data.conditions,
     encounters: data.encounters,
@@ -134,7 +134,7 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
     rules,
   });
   const labs = supportingLabs({
-    readings: observations.readings,
+    readings,
     now,
     ...(referenceTime !== undefined && { referenceTime }),
     windowStartMs,
@@ -159,7 +159,7 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
     labs,
     tocilizumab,
     ...(latestWeight && { latestWeight }),
-    ignoredReadings: observations.ignored.filter((r) => inWindow(r.time)),
+    ignoredReadings: items(observations.ignored.filter(inWindow)),
     dataGaps,
     truncated: [...data.truncated],
     outcome: decideOutcome(grade, vitals, therapy.contexts, sepsis, recent, rules),
@@ -191,12 +191,16 @@ function latestTherapyDose(contexts: readonly TherapyContext[]): string | undefi
     .pop();
 }
 
+/** The last (latest, readings being sorted) reading of this kind up to now. */
 function latestReading(
-  readings: readonly Reading[],
+  readings: readonly Timed<Reading>[],
   kind: Reading['kind'],
   nowMs: number,
 ): Reading | undefined {
-  return readings.filter((r) => r.kind === kind && Date.parse(r.time) <= nowMs).pop();
+  let latest: Reading | undefined;
+  for (const { item, ms } of readings)
+    if (item.kind === kind && ms !== undefined && ms <= nowMs) latest = item;
+  return latest;
 }
 
 function decideOutcome(

@@ -9,6 +9,8 @@
 const DAY_MS = 86_400_000;
 const MIN_FAST_MS = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z
 const MAX_FAST_MS = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+/** "00" to "99": formatting by table look-up, not String() and padStart. */
+const TWO_DIGITS: readonly string[] = Array.from({ length: 100 }, (_, n) => String(n).padStart(2, '0'));
 
 /** Epoch ms of an ISO date-time, exactly as `Date.parse` (NaN when it cannot be parsed). */
 export function parseIsoMs(value: string): number {
@@ -22,11 +24,11 @@ export function formatIsoMs(ms: number): string {
   const days = Math.floor(ms / DAY_MS);
   const inDay = ms - days * DAY_MS;
   const { year, month, day } = civilFromDays(days);
-  const hour = Math.floor(inDay / 3_600_000);
-  const minute = Math.floor(inDay / 60_000) % 60;
-  const second = Math.floor(inDay / 1000) % 60;
-  const milli = inDay % 1000;
-  return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(hour, 2)}:${pad(minute, 2)}:${pad(second, 2)}.${pad(milli, 3)}Z`;
+  const seconds = Math.floor(inDay / 1000);
+  const milli = inDay - seconds * 1000;
+  const date = `${TWO_DIGITS[Math.floor(year / 100)]}${TWO_DIGITS[year % 100]}-${TWO_DIGITS[month]}-${TWO_DIGITS[day]}`;
+  const time = `${TWO_DIGITS[Math.floor(seconds / 3600)]}:${TWO_DIGITS[Math.floor(seconds / 60) % 60]}:${TWO_DIGITS[seconds % 60]}`;
+  return `${date}T${time}.${TWO_DIGITS[Math.floor(milli / 10)]}${milli % 10}Z`;
 }
 
 /**
@@ -90,10 +92,6 @@ function twoDigits(s: string, i: number): number {
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-}
-
-function pad(n: number, width: number): string {
-  return String(n).padStart(width, '0');
 }
 
 // Proleptic Gregorian day numbers (days since 1970-01-01), H. Hinnant's "chrono-compatible

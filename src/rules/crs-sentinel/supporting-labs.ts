@@ -3,7 +3,7 @@
  * physiology only; IL-6, CRP and ferritin are the markers clinicians order when CRS is suspected.
  * Lactate in sepsis context: [SEPSIS3] shock = vasopressors for MAP >= 65 and lactate > 2 mmol/L.
  */
-import { DAY_MS } from './fhir-values.js';
+import { DAY_MS, timeMs } from './fhir-values.js';
 import type { Reading } from './normalize-observations.js';
 import type { CrsRuleConfig } from './rule-config.js';
 
@@ -50,7 +50,7 @@ export function labRange(
   rules: CrsRuleConfig,
 ): { referenceMs: number; fromMs: number } {
   const lookbackMs = rules.sepsis.diagnosisLookbackDays * DAY_MS;
-  const referenceMs = referenceTime !== undefined ? Date.parse(referenceTime) : nowMs - lookbackMs;
+  const referenceMs = referenceTime !== undefined ? timeMs(referenceTime) : nowMs - lookbackMs;
   return { referenceMs, fromMs: referenceMs - lookbackMs };
 }
 
@@ -58,7 +58,7 @@ export function supportingLabs(input: SupportingLabsInput): SupportingLabs {
   const nowMs = input.now.getTime();
   const { referenceMs, fromMs } = labRange(input.referenceTime, nowMs, input.rules);
   const inRange = input.readings.filter((r) => {
-    const t = Date.parse(r.time);
+    const t = timeMs(r.time);
     return t >= fromMs && t <= nowMs;
   });
   const markers = MARKERS.map((kind) => markerTrend(kind, inRange, referenceMs, input.rules)).filter(
@@ -77,9 +77,9 @@ function markerTrend(
   const series = readings.filter((r) => r.kind === kind);
   const latest = series[series.length - 1];
   if (!latest) return undefined;
-  const before = series.filter((r) => Date.parse(r.time) <= referenceMs);
+  const before = series.filter((r) => timeMs(r.time) <= referenceMs);
   const baseline =
-    before[before.length - 1] ?? series.find((r) => r !== latest && Date.parse(r.time) > referenceMs);
+    before[before.length - 1] ?? series.find((r) => r !== latest && timeMs(r.time) > referenceMs);
   if (!baseline || baseline === latest) return { kind, latest };
   if (baseline.value <= 0) return { kind, latest, baseline };
   const ratio = latest.value / baseline.value;
@@ -91,7 +91,7 @@ function markerTrend(
 function lactateFinding(input: SupportingLabsInput): LactateFinding | undefined {
   const nowMs = input.now.getTime();
   const recent = input.readings.filter((r) => {
-    const t = Date.parse(r.time);
+    const t = timeMs(r.time);
     return r.kind === 'lactate' && t >= input.windowStartMs && t <= nowMs;
   });
   const latest = recent[recent.length - 1];
