@@ -18,8 +18,18 @@ export function parseIsoMs(value: string): number {
   return fast ?? Date.parse(value);
 }
 
+// The last instant formatted: a chart's readings come in sets sharing one time. (One entry: pure.)
+let lastFormatted = { ms: Number.NaN, iso: '' };
+
 /** `new Date(ms).toISOString()` (ms must be a valid time value). */
 export function formatIsoMs(ms: number): string {
+  if (ms === lastFormatted.ms) return lastFormatted.iso;
+  const iso = formatUncached(ms);
+  lastFormatted = { ms, iso };
+  return iso;
+}
+
+function formatUncached(ms: number): string {
   if (!(ms >= MIN_FAST_MS && ms <= MAX_FAST_MS) || !Number.isInteger(ms)) return new Date(ms).toISOString();
   const days = Math.floor(ms / DAY_MS);
   const inDay = ms - days * DAY_MS;

@@ -488,15 +488,24 @@ function sortByTime<T>(timed: Timed<T>[]): Timed<T>[] {
   return [...timed].sort((a, b) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0));
 }
 
-/** Sorted, and a reading of the same kind, time and value as an earlier one dropped. */
+/**
+ * Sorted, and a reading of the same kind, time and value as an earlier one dropped. Equal times
+ * are adjacent once sorted, so each reading is compared with the kept ones of its own instant.
+ */
 function dedupe(readings: Timed<Reading>[]): Timed<Reading>[] {
-  const seen = new Set<string>();
-  return sortByTime(readings).filter(({ item: r }) => {
-    const key = `${r.kind}|${r.time}|${r.value}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
+  const kept: Timed<Reading>[] = [];
+  let instantStart = 0;
+  for (const timed of sortByTime(readings)) {
+    if (kept[instantStart]?.ms !== timed.ms) instantStart = kept.length;
+    const r = timed.item;
+    let duplicate = false;
+    for (let i = instantStart; i < kept.length && !duplicate; i++) {
+      const k = (kept[i] as Timed<Reading>).item;
+      duplicate = k.kind === r.kind && k.value === r.value;
+    }
+    if (!duplicate) kept.push(timed);
+  }
+  return kept;
 }
 
 /** Used by tests and rendering: the text a reading should be shown with. */
