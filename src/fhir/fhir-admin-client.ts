@@ -11,6 +11,7 @@
  */
 import { Client } from 'fhir-kit-client';
 import type { Bundle, BundleLink, Resource } from 'fhir/r4';
+import { isWithinFhirBase } from '../trust/fhir-server-binding.js';
 
 export type FhirAdminFailure =
   /** No TCP/TLS connection (DNS, refused, reset). */
@@ -141,7 +142,7 @@ export function openFhirAdminClient(options: FhirAdminClientOptions): FhirAdminC
         }
         const next = (bundle.link ?? []).find((l: BundleLink) => l.relation === 'next')?.url;
         if (next === undefined || (bundle.entry ?? []).length === 0) return out;
-        if (!isUnderBase(next, baseUrl)) {
+        if (!isWithinFhirBase(next, baseUrl)) {
           throw new FhirAdminError(
             `${what}: the server's next link points outside ${baseUrl} (${next}); not followed`,
             'not-fhir',
@@ -253,18 +254,4 @@ function causeText(error: TypeError): string {
     if (typeof code === 'string' && !text.includes(code)) text = `${code}: ${text}`;
   }
   return text;
-}
-
-function isUnderBase(url: string, baseUrl: string): boolean {
-  try {
-    const target = new URL(url);
-    const base = new URL(baseUrl);
-    const basePath = base.pathname.replace(/\/+$/, '');
-    return (
-      target.origin === base.origin &&
-      (basePath === '' || target.pathname === basePath || target.pathname.startsWith(`${basePath}/`))
-    );
-  } catch {
-    return false;
-  }
 }

@@ -7,6 +7,7 @@
  * server must not bounce the bearer token to another host.
  */
 import { Client } from 'fhir-kit-client';
+import { isWithinFhirBase } from '../trust/fhir-server-binding.js';
 
 export class FhirFetchError extends Error {
   constructor(message: string) {
@@ -108,7 +109,7 @@ export function openFhirClient(options: FhirClientOptions): FhirClient {
       return answers;
     },
     isOwnUrl(url) {
-      return isUnderBase(url, baseUrl);
+      return isWithinFhirBase(url, baseUrl);
     },
     abort() {
       cancel.abort();
@@ -158,20 +159,6 @@ function batchAnswers(answer: unknown, reads: FhirRead[]): unknown[] | undefined
     }
     return e.resource;
   });
-}
-
-function isUnderBase(url: string, baseUrl: string): boolean {
-  try {
-    const target = new URL(url);
-    const base = new URL(baseUrl);
-    const basePath = base.pathname.replace(/\/+$/, '');
-    return (
-      target.origin === base.origin &&
-      (target.pathname === basePath || target.pathname.startsWith(`${basePath}/`) || basePath === '')
-    );
-  } catch {
-    return false;
-  }
 }
 
 /** A client-safe description: the kind of failure only, never the URL (it holds the patient id). */
