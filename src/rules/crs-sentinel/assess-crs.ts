@@ -17,6 +17,7 @@ import {
 } from './normalize-observations.js';
 import type { DataSetName, PatientData } from './patient-data.js';
 import type { CrsRuleConfig } from './rule-config.js';
+import { VITAL_SIGN_KINDS } from './rule-tables.js';
 import { findSepsisContext, type SepsisContext } from './sepsis-context.js';
 import { labRange, supportingLabs, type SupportingLabs } from './supporting-labs.js';
 import { findTherapyContexts, type PastTherapy, type TherapyContext } from './therapy-context.js';
@@ -224,16 +225,7 @@ function decideOutcome(
     const critical = grade.grade >= 2 || vitals.vasopressors.agents.length > 0;
     return { kind: 'crs-card', indicator: critical ? 'critical' : 'warning' };
   }
-  const hasVitals = recent.some((r) =>
-    [
-      'temperature',
-      'heart-rate',
-      'respiratory-rate',
-      'spo2',
-      'systolic-bp',
-      'mean-arterial-pressure',
-    ].includes(r.kind),
-  );
+  const hasVitals = recent.some((r) => VITAL_SIGN_KINDS.includes(r.kind));
   if (therapy.length && !hasVitals) return { kind: 'data-gap-card', indicator: 'info' };
   return { kind: 'no-card', reason: 'no CRS-consistent finding in the recent window' };
 }
@@ -307,16 +299,7 @@ function findDataGaps(
 ): DataGap[] {
   const gaps: DataGap[] = [];
   const missing = vitals.missingVitals;
-  const hasAny = recent.some((r) =>
-    [
-      'temperature',
-      'heart-rate',
-      'respiratory-rate',
-      'spo2',
-      'systolic-bp',
-      'mean-arterial-pressure',
-    ].includes(r.kind),
-  );
+  const hasAny = recent.some((r) => VITAL_SIGN_KINDS.includes(r.kind));
   if (!hasAny) gaps.push({ code: 'no-vital-signs', detail: `no vital signs since ${vitals.windowStart}` });
   else {
     if (missing.includes('temperature'))
