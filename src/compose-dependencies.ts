@@ -13,8 +13,8 @@ import { BatchSupportMemory } from './fhir/fhir-client.js';
 import type { AppDeps } from './http/app.js';
 import { createPatientIdHasher, type Logger } from './logging/logger.js';
 import { resolveRuleConfig } from './rules/crs-sentinel/rule-config.js';
-import { developmentAuthenticator, type RequestAuthenticator } from './service/request-authenticator.js';
-import { AUTH_OFF_WARNING, parseAuthMode } from './trust/auth-mode.js';
+import type { RequestAuthenticator } from './service/request-authenticator.js';
+import { AUTH_OFF_WARNING, createDevelopmentVerifier, parseAuthMode } from './trust/auth-mode.js';
 import { ensureDemoClient } from './trust/demo-client.js';
 import { createKeyResolver } from './trust/key-resolver.js';
 import { InMemoryReplayCache } from './trust/replay-cache.js';
@@ -59,7 +59,7 @@ function createAuthenticator(
 ): RequestAuthenticator {
   if (parseAuthMode(env) === 'off') {
     logger.warn(AUTH_OFF_WARNING);
-    return developmentAuthenticator;
+    return createTrustedRequestAuthenticator(createDevelopmentVerifier());
   }
   const verifier = createClientJwtVerifier({
     clients: trustedClients(config, env, logger),

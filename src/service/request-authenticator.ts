@@ -17,9 +17,3 @@ export interface RequestAuthenticator {
   /** `audience` is the public URL of the endpoint called (the JWT `aud` it must carry). */
   authenticate(authorization: string | undefined, audience: string): Promise<Authentication>;
 }
-
-/** Development only (CDS_AUTH=off): every call is accepted and any FHIR server may be used. */
-export const developmentAuthenticator: RequestAuthenticator = {
-  authenticate: () =>
-    Promise.resolve({ ok: true, caller: { iss: 'development', mayUseFhirServer: () => true } }),
-};

@@ -9,7 +9,10 @@ import { createApp, type AppDeps } from '../../src/http/app.js';
 import { loadCardTemplates } from '../../src/cards/load-card-templates.js';
 import { PACKAGE_ROOT } from '../../src/config/load-config.js';
 import { DEFAULT_RULE_CONFIG } from '../../src/rules/crs-sentinel/rule-config.js';
-import { developmentAuthenticator } from '../../src/service/request-authenticator.js';
+import { createDevelopmentVerifier } from '../../src/trust/auth-mode.js';
+import { createTrustedRequestAuthenticator } from '../../src/trust/request-authenticator.js';
+
+const developmentAuthenticator = createTrustedRequestAuthenticator(createDevelopmentVerifier());
 
 export const CARD_TEMPLATES = loadCardTemplates(`${PACKAGE_ROOT}cards`);
 

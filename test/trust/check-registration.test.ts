@@ -16,7 +16,9 @@ import type { DemoClient } from '../../src/trust/demo-client.js';
 import { createTrustedRequestAuthenticator } from '../../src/trust/request-authenticator.js';
 import { createClientJwtVerifier } from '../../src/trust/verify-client-jwt.js';
 import { InMemoryReplayCache } from '../../src/trust/replay-cache.js';
-import { developmentAuthenticator } from '../../src/service/request-authenticator.js';
+import { createDevelopmentVerifier } from '../../src/trust/auth-mode.js';
+
+const developmentAuthenticator = createTrustedRequestAuthenticator(createDevelopmentVerifier());
 import type { RequestAuthenticator } from '../../src/service/request-authenticator.js';
 import { buildTestApp } from '../support/test-app.js';
 import { makeRsaKey } from './helpers.js';
