@@ -9,6 +9,7 @@ import { parseHookRequest } from '../src/cds-hooks/hook-request.js';
 import { PACKAGE_ROOT } from '../src/config/load-config.js';
 import { gatherPatientData } from '../src/fhir/gather-patient-data.js';
 import { assessCrs } from '../src/rules/crs-sentinel/assess-crs.js';
+import { median } from './load.js';
 import type { PatientData } from '../src/rules/crs-sentinel/patient-data.js';
 import { renderCrsCards } from '../src/rules/crs-sentinel/render-crs-cards.js';
 import { resolveRuleConfig, ruleLookBackMs } from '../src/rules/crs-sentinel/rule-config.js';
@@ -25,11 +26,6 @@ export interface StageTimes {
 
 const rules = resolveRuleConfig(undefined, undefined);
 const templates = loadCardTemplates(path.join(PACKAGE_ROOT, 'cards'));
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 
 /** Median ms per stage over `iterations` runs of the whole pipeline on `body`. */
 export async function timeStages(body: string, iterations: number): Promise<StageTimes> {

@@ -39,8 +39,19 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   latency: LatencySummary;
+  /** Every 2xx response's latency (ms), so runs can be pooled. */
+  samples: number[];
   /** The status codes other than 2xx, for a failure message. */
   statusCodes: Record<string, number>;
+}
+
+/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] ?? Number.NaN)
+    : ((sorted[mid - 1] ?? Number.NaN) + (sorted[mid] ?? Number.NaN)) / 2;
 }
 
 export function summarize(samples: number[]): LatencySummary {
@@ -112,6 +123,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
           non2xx: result.non2xx,
           errors: result.errors,
           latency: summarize(latencies),
+          samples: latencies,
           statusCodes,
         });
       },

@@ -189,19 +189,30 @@ function olderThan(resources: FhirResource[], horizon: Date): boolean {
 
 function assemble(results: KeyResult[]): PatientData {
   const data = emptyPatientData();
-  const seen = new Set<string>();
+  // Ids seen, per resource type: no "Type/id" string is built per resource (hundreds per hook).
+  const seen = new Map<string, Set<string>>();
   for (const result of results) {
     const dataSet: DataSetName = PREFETCH_KEYS[result.key].dataSet;
     if (result.truncated && !data.truncated.includes(dataSet)) data.truncated.push(dataSet);
     for (const resource of result.resources) {
       // Pages and keys can overlap (a resource on two pages, weight in two searches): keep one.
-      const identity = resource.id === undefined ? undefined : `${resource.resourceType}/${resource.id}`;
-      if (identity !== undefined && seen.has(identity)) continue;
-      if (identity !== undefined) seen.add(identity);
+      if (resource.id !== undefined && !firstSighting(seen, resource.resourceType, resource.id)) continue;
       place(data, dataSet, resource);
     }
   }
   return data;
+}
+
+/** True the first time a resource type and id are seen (and records them). */
+function firstSighting(seen: Map<string, Set<string>>, resourceType: string, id: string): boolean {
+  let ids = seen.get(resourceType);
+  if (!ids) {
+    ids = new Set();
+    seen.set(resourceType, ids);
+  }
+  if (ids.has(id)) return false;
+  ids.add(id);
+  return true;
 }
 
 /** Puts a resource where it belongs; resources of a type a data set does not hold are dropped. */
