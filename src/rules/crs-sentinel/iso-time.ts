@@ -12,10 +12,16 @@ const MAX_FAST_MS = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
 /** "00" to "99": formatting by table look-up, not String() and padStart. */
 const TWO_DIGITS: readonly string[] = Array.from({ length: 100 }, (_, n) => String(n).padStart(2, '0'));
 
+// The last string parsed: a chart's readings come in sets sharing one time, and the engine reads
+// back the times it wrote. (One entry, same answer as parsing: pure.)
+let lastParsed = { value: '', ms: Number.NaN };
+
 /** Epoch ms of an ISO date-time, exactly as `Date.parse` (NaN when it cannot be parsed). */
 export function parseIsoMs(value: string): number {
-  const fast = parseStrictInstant(value);
-  return fast ?? Date.parse(value);
+  if (value === lastParsed.value) return lastParsed.ms;
+  const ms = parseStrictInstant(value) ?? Date.parse(value);
+  lastParsed = { value, ms };
+  return ms;
 }
 
 // The last instant formatted: a chart's readings come in sets sharing one time. (One entry: pure.)

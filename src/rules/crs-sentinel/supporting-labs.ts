@@ -9,6 +9,7 @@ import type { CrsRuleConfig } from './rule-config.js';
 
 export type CytokineMarker = 'il-6' | 'crp' | 'ferritin';
 const MARKERS: readonly CytokineMarker[] = ['il-6', 'crp', 'ferritin'];
+const isMarker = (kind: string): kind is CytokineMarker => (MARKERS as readonly string[]).includes(kind);
 
 export interface LabTrend {
   kind: CytokineMarker;
@@ -57,7 +58,9 @@ export function labRange(
 export function supportingLabs(input: SupportingLabsInput): SupportingLabs {
   const nowMs = input.now.getTime();
   const { referenceMs, fromMs } = labRange(input.referenceTime, nowMs, input.rules);
+  // Kind first: the readings are mostly vital signs, and a time costs a parse.
   const inRange = input.readings.filter((r) => {
+    if (!isMarker(r.kind)) return false;
     const t = timeMs(r.time);
     return t >= fromMs && t <= nowMs;
   });
@@ -91,8 +94,9 @@ function markerTrend(
 function lactateFinding(input: SupportingLabsInput): LactateFinding | undefined {
   const nowMs = input.now.getTime();
   const recent = input.readings.filter((r) => {
+    if (r.kind !== 'lactate') return false;
     const t = timeMs(r.time);
-    return r.kind === 'lactate' && t >= input.windowStartMs && t <= nowMs;
+    return t >= input.windowStartMs && t <= nowMs;
   });
   const latest = recent[recent.length - 1];
   if (!latest) return undefined;
