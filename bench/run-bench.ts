@@ -245,6 +245,15 @@ interface Traced {
   end: number;
 }
 
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
 /**
  * One hook through a recording proxy in front of the sandbox: each FHIR request's start and end,
  * in the order they arrived.
@@ -259,14 +268,31 @@ async function traceOneHook(
   const proxy = createServer((req: IncomingMessage, res: ServerResponse) => {
     const start = performance.now();
     const upstream = `${target.origin}${req.url ?? '/'}`;
-    void fetch(upstream, { headers: { accept: 'application/fhir+json' } })
+    // Method, body and content type pass through: the service's searches go as one POSTed batch.
+    void readBody(req)
+      .then((body) =>
+        fetch(upstream, {
+          method: req.method ?? 'GET',
+          headers: {
+            accept: 'application/fhir+json',
+            ...(req.headers['content-type'] === undefined
+              ? {}
+              : { 'content-type': req.headers['content-type'] }),
+          },
+          ...(body.length > 0 ? { body } : {}),
+        }),
+      )
       .then(async (answer) => {
         const text = await answer.text();
         res.writeHead(answer.status, {
           'content-type': answer.headers.get('content-type') ?? 'application/fhir+json',
         });
         res.end(text);
-        traced.push({ path: (req.url ?? '').split('?')[0] ?? '', start, end: performance.now() });
+        traced.push({
+          path: `${req.method ?? 'GET'} ${(req.url ?? '').split('?')[0] ?? ''}`,
+          start,
+          end: performance.now(),
+        });
       })
       .catch(() => {
         res.writeHead(502);
@@ -582,7 +608,7 @@ async function main(): Promise<void> {
     for (const r of trace.requests) out(`| ${r.path} | ${ms(r.start - t0)} | ${ms(r.end - t0)} |`);
     out();
     out(
-      'The data layer sends every prefetch key it has to fetch at once (Promise.all), so these are one wave of round trips; a second wave happens only to follow a `next` link within the look-back or to fetch Medications an administration references but the server did not `_include`.',
+      'The data layer sends every search it has to make as one FHIR `batch` (`POST [base]`, one round trip); a server that refuses batch gets them as parallel GETs, one wave, and is remembered. A further round trip happens only to follow a `next` link within the look-back or to fetch Medications an administration references but the server did not `_include`.',
     );
     out();
     const b1 = rowsB[0];
