@@ -132,10 +132,9 @@ export function normalizeTimedObservations(
   const ignored: Timed<IgnoredReading>[] = [];
   const unread = horizon ? unreadTest(horizon, siteCodes) : undefined;
   for (const obs of observations) {
-    const instant = observationInstant(obs);
-    const ms = instant?.ms;
+    const ms = observationMs(obs);
     if (unread && ms !== undefined && unread(obs, ms)) continue;
-    const time = instant && { time: isoTime(instant.ms), source: instant.source };
+    const time = ms === undefined ? undefined : { time: isoTime(ms), source: timeSourceOf(obs) };
     const status = obs.status as string | undefined;
     const unusable = status !== undefined && UNUSABLE_OBSERVATION_STATUSES.includes(status);
     const deviceCoding = findCoding(
@@ -217,20 +216,30 @@ interface ObservationTime {
 
 /** effectiveDateTime, effectivePeriod (start, else end), effectiveInstant, then issued. */
 export function observationTime(obs: Observation): ObservationTime | undefined {
-  const instant = observationInstant(obs);
-  return instant && { time: isoTime(instant.ms), source: instant.source };
+  const ms = observationMs(obs);
+  return ms === undefined ? undefined : { time: isoTime(ms), source: timeSourceOf(obs) };
 }
 
-/** The time observationTime picks, in ms: no string built (most of a history is skipped). */
-function observationInstant(obs: Observation): { ms: number; source: TimeSource } | undefined {
-  let ms = parseFhirTime(obs.effectiveDateTime);
-  if (ms !== undefined) return { ms, source: 'effectiveDateTime' };
-  ms = parseFhirTime(obs.effectivePeriod?.start ?? obs.effectivePeriod?.end);
-  if (ms !== undefined) return { ms, source: 'effectivePeriod' };
-  ms = parseFhirTime(obs.effectiveInstant);
-  if (ms !== undefined) return { ms, source: 'effectiveInstant' };
-  ms = parseFhirTime(obs.issued);
-  return ms === undefined ? undefined : { ms, source: 'issued' };
+/**
+ * The instant observationTime picks, in ms. Nothing is allocated: most of a long history is
+ * skipped on this number alone (bench/README.md, growth with history size).
+ */
+function observationMs(obs: Observation): number | undefined {
+  return (
+    parseFhirTime(obs.effectiveDateTime) ??
+    parseFhirTime(obs.effectivePeriod?.start ?? obs.effectivePeriod?.end) ??
+    parseFhirTime(obs.effectiveInstant) ??
+    parseFhirTime(obs.issued)
+  );
+}
+
+/** Which element observationMs took the time from (asked only of the Observations kept). */
+function timeSourceOf(obs: Observation): TimeSource {
+  if (parseFhirTime(obs.effectiveDateTime) !== undefined) return 'effectiveDateTime';
+  if (parseFhirTime(obs.effectivePeriod?.start ?? obs.effectivePeriod?.end) !== undefined)
+    return 'effectivePeriod';
+  if (parseFhirTime(obs.effectiveInstant) !== undefined) return 'effectiveInstant';
+  return 'issued';
 }
 
 /**
