@@ -29,7 +29,7 @@ import {
 } from '../src/cds-hooks/crs-sentinel-service.js';
 import { bundleToPatientData, bundleToPrefetch } from '../src/fixtures/fixture-manifest.js';
 import { ensureDemoClient, signClientJwt } from '../src/trust/demo-client.js';
-import { describeOutcome, timeEngine, timeStages, type StageTimes } from './breakdown.js';
+import { describeOutcome, timeEngine, timeStages, type EngineTimes, type StageTimes } from './breakdown.js';
 import { startChild, type ChildServer } from './children.js';
 import { median, runLoad, summarize, type LatencySummary, type LoadResult } from './load.js';
 import { syntheticPatient, type SyntheticPatient } from './synthetic-patient.js';
@@ -55,6 +55,8 @@ const TARGET = {
   peakRssMb: 150,
   fhirSlackMs: 15,
   fhirRoundTrips: 4,
+  /** (c): share of JSON.parse's cost that older history may add to the engine (the parse is the floor). */
+  historyShare: 0.1,
 } as const;
 
 interface Row {
@@ -648,7 +650,7 @@ async function main(): Promise<void> {
       bodyBytes: number;
       row: Row;
       stages: StageTimes;
-      engineWholeMs: number;
+      engine: EngineTimes;
       outcome: string;
     }[] = [];
     for (const n of sizes) {
@@ -665,19 +667,19 @@ async function main(): Promise<void> {
         bodyBytes: nBody.length,
         row,
         stages: await timeStages(nBody, 100),
-        engineWholeMs: timeEngine(wholeChart, n >= 10_000 ? 20 : 60),
+        engine: timeEngine(wholeChart, n >= 10_000 ? 30 : 100),
         outcome: describeOutcome(wholeChart),
       });
     }
     await stopAll();
     out(
-      '| Observations | history days | prefetch KB | p50 ms | p95 ms | p99 ms | req/s | peak RSS MB | in-process total ms | assessCrs on the whole chart (no `_count` bound) ms |',
+      '| Observations | history days | prefetch KB | p50 ms | p95 ms | p99 ms | req/s | peak RSS MB | in-process total ms | whole chart: JSON.parse ms | whole chart: assessCrs ms |',
     );
-    out('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    out('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const g of growth) {
       const l = g.row.result.latency;
       out(
-        `| ${g.n} | ${g.patient.historyDays} | ${kb(g.bodyBytes)} | ${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} | ${g.row.result.requestsPerSecond.toFixed(0)} | ${mb(g.row.peakRssBytes)} | ${ms(g.stages.total)} | ${ms(g.engineWholeMs)} |`,
+        `| ${g.n} | ${g.patient.historyDays} | ${kb(g.bodyBytes)} | ${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} | ${g.row.result.requestsPerSecond.toFixed(0)} | ${mb(g.row.peakRssBytes)} | ${ms(g.stages.total)} | ${ms(g.engine.parseMs)} | ${ms(g.engine.assessMs)} |`,
       );
     }
     out();
@@ -696,17 +698,20 @@ async function main(): Promise<void> {
     const checksC: { name: string; ok: boolean }[] = [];
     if (g1k && g10k) {
       const serviceGrowth = g10k.row.result.latency.p50 / g1k.row.result.latency.p50;
-      const engineGrowth = g10k.engineWholeMs / g1k.engineWholeMs;
+      const engineGrowth = g10k.engine.assessMs / g1k.engine.assessMs;
+      // What 9,000 more out-of-window Observations cost the engine, against what parsing them costs.
+      const historyShare =
+        (g10k.engine.assessMs - g1k.engine.assessMs) / (g10k.engine.parseMs - g1k.engine.parseMs);
       checksC.push({
         name: "(c) service p50, 1,000 -> 10,000 Observations within 1.25x (prefetch capped by the templates' `_count`)",
         ok: serviceGrowth <= 1.25,
       });
       checksC.push({
-        name: '(c) assessCrs on the whole chart, 1,000 -> 10,000 Observations within 2x (same data in the windows)',
-        ok: engineGrowth <= 2,
+        name: `(c) assessCrs on the whole chart: 9,000 more out-of-window Observations cost it at most ${TARGET.historyShare * 100} % of what JSON.parse spends on them`,
+        ok: historyShare <= TARGET.historyShare,
       });
       out(
-        `Service p50 from 1,000 to 10,000 Observations: x${serviceGrowth.toFixed(2)}; assessCrs on the whole (unbounded) chart: x${engineGrowth.toFixed(2)} for 10x the history and the same data in the windows.`,
+        `Service p50 from 1,000 to 10,000 Observations: x${serviceGrowth.toFixed(2)}. assessCrs on the whole (unbounded) chart: x${engineGrowth.toFixed(2)} for 10x the history and the same data in the windows; the 9,000 older Observations add ${ms(g10k.engine.assessMs - g1k.engine.assessMs)} ms to it, ${(historyShare * 100).toFixed(1)} % of the ${ms(g10k.engine.parseMs - g1k.engine.parseMs)} ms JSON.parse spends on them. Every Observation handed to the engine is looked at once (its time and code) to know it is out of the windows; nothing more is done with it.`,
       );
       out();
     }
