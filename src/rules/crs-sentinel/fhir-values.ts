@@ -10,7 +10,20 @@ export const DAY_MS = 24 * HOUR_MS;
 /** A coding's system mapped to the standard URL (site aliases first, then built-in aliases). */
 export function canonicalSystem(system: string | undefined, siteCodes: SiteCodes): string | undefined {
   if (system === undefined) return undefined;
-  return siteCodes.systemAliases[system] ?? DEFAULT_SYSTEM_ALIASES[system] ?? system;
+  return systemAliasesOf(siteCodes).get(system) ?? system;
+}
+
+// Built-in and site aliases merged once per site mapping: every coding read looks its system up,
+// and one Map look-up costs half of two object look-ups.
+const mergedAliases = new WeakMap<SiteCodes, ReadonlyMap<string, string>>();
+
+function systemAliasesOf(siteCodes: SiteCodes): ReadonlyMap<string, string> {
+  let merged = mergedAliases.get(siteCodes);
+  if (!merged) {
+    merged = new Map([...Object.entries(DEFAULT_SYSTEM_ALIASES), ...Object.entries(siteCodes.systemAliases)]);
+    mergedAliases.set(siteCodes, merged);
+  }
+  return merged;
 }
 
 export function codingsOf(concept: CodeableConcept | undefined): Coding[] {

@@ -59,7 +59,7 @@ export function medicationEvents(data: PatientData, now: Date, siteCodes: SiteCo
   const nowMs = now.getTime();
   const events: MedicationEvent[] = [];
   // A chart gives the same few drugs again and again: match each distinct concept once.
-  const matches: ConceptMemo = new Map();
+  const matches = newConceptMemo();
   for (const ma of data.medicationAdministrations) {
     if (!GIVEN_STATUSES.includes(ma.status)) continue;
     const timing = administrationTiming(ma);
@@ -146,7 +146,7 @@ export function identifyAdministration(
   ma: MedicationAdministration,
   bundled: readonly Medication[],
   siteCodes: SiteCodes,
-  memo: ConceptMemo = new Map(),
+  memo: ConceptMemo = newConceptMemo(),
 ): readonly ConceptMatch[] {
   const concepts: CodeableConcept[] = [];
   if (ma.medicationCodeableConcept) concepts.push(ma.medicationCodeableConcept);
@@ -199,30 +199,41 @@ function medicationConcepts(
   return concepts;
 }
 
-/** matchConcept results of one call, by conceptKey (the matches are only read, never changed). */
-type ConceptMemo = Map<string, readonly ConceptMatch[]>;
+/**
+ * matchConcept results of one call, in a trie over everything matchConcept reads of a concept: its
+ * text, then each coding's system, code and display. No key string is built: joining them cost
+ * more than the match itself (a long string to allocate, copy and hash per administration).
+ * Results are only read, never changed.
+ */
+interface ConceptMemo {
+  next: Map<string | undefined, ConceptMemo>;
+  found?: readonly ConceptMatch[];
+}
+
+function newConceptMemo(): ConceptMemo {
+  return { next: new Map() };
+}
 
 function memoisedMatch(
   concept: CodeableConcept,
   siteCodes: SiteCodes,
   memo: ConceptMemo,
 ): readonly ConceptMatch[] {
-  const key = conceptKey(concept);
-  let found = memo.get(key);
-  if (!found) {
-    found = matchConcept(concept, siteCodes);
-    memo.set(key, found);
+  let node = memoStep(memo, concept.text);
+  for (const c of codingsOf(concept)) {
+    node = memoStep(memoStep(memoStep(node, c.system), c.code), c.display);
   }
-  return found;
+  node.found ??= matchConcept(concept, siteCodes);
+  return node.found;
 }
 
-/** Everything matchConcept reads of a concept: its text and each coding's system, code and display. */
-function conceptKey(concept: CodeableConcept): string {
-  let key = concept.text ?? '\u0001';
-  for (const c of codingsOf(concept)) {
-    key += `\u0000${c.system ?? '\u0001'}\u0000${c.code ?? '\u0001'}\u0000${c.display ?? '\u0001'}`;
+function memoStep(node: ConceptMemo, value: string | undefined): ConceptMemo {
+  let child = node.next.get(value);
+  if (!child) {
+    child = newConceptMemo();
+    node.next.set(value, child);
   }
-  return key;
+  return child;
 }
 
 /** Site code, then RxNorm, then names; all concepts found in one CodeableConcept. */
