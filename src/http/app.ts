@@ -37,6 +37,8 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const app = express();
   app.disable('x-powered-by');
+  // Cards are computed per call and never served conditionally: express would hash every body.
+  app.disable('etag');
   app.set('trust proxy', false);
   // The JWT `aud` is built from the path called: only the exact, canonical paths may match.
   app.set('case sensitive routing', true);
