@@ -514,7 +514,7 @@ async function main(): Promise<void> {
     const off1 = rowsA[0]?.service.result.latency.p50;
     if (jwt1 !== undefined && off1 !== undefined) {
       out(
-        `JWT verification (ES384, fresh jti per request) adds ${ms(jwt1 - off1)} ms to the p50 at 1 connection (note: with CDS_AUTH=off the service also logs one extra warning line per request).`,
+        `JWT verification (ES384, fresh jti per request) adds ${ms(jwt1 - off1)} ms to the p50 at 1 connection.`,
       );
     }
     out(

@@ -18,7 +18,7 @@ import { handlePatientView, type PatientViewDeps } from '../service/patient-view
 import { recordFeedback } from '../service/record-feedback.js';
 import type { AuthenticatedCaller, RequestAuthenticator } from '../service/request-authenticator.js';
 import { createErrorHandler } from './error-handler.js';
-import { addLogFacts, requestLogger, requestLogging } from './request-logging.js';
+import { addLogFacts, requestLogging } from './request-logging.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -122,8 +122,9 @@ function authentication(deps: AppDeps): RequestHandler {
       next(new CdsError('unauthorized', 'unauthorized'));
       return;
     }
-    if (result.caller.iss === 'development')
-      requestLogger(res, deps.logger).warn('CDS_AUTH=off: caller not verified (development only)');
+    // Development mode is announced once at start (AUTH_OFF_WARNING); each request's one log line
+    // says its caller was not verified.
+    if (result.caller.iss === 'development') addLogFacts(res, { auth: 'off' });
     res.locals.caller = result.caller;
     next();
   };

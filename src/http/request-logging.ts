@@ -1,8 +1,7 @@
 /**
  * One JSON log line per request, written when the response finishes: request id, method, path
  * (never the query), status, latency, and the facts a route added with `addLogFacts` (hook
- * instance, hashed patient id, counts). No headers or bodies are ever logged. Routes that must say
- * something before the response (a refused JWT) use `requestLogger(res)`, bound to the request id.
+ * instance, hashed patient id, counts). No headers or bodies are ever logged.
  */
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
@@ -23,12 +22,6 @@ function stateOf(res: Response): RequestLogState | undefined {
 export function addLogFacts(res: Response, facts: Record<string, unknown>): void {
   const state = stateOf(res);
   if (state) Object.assign(state.facts, facts);
-}
-
-/** A logger bound to this request's id, for the few lines a route writes itself. */
-export function requestLogger(res: Response, logger: Logger): Logger {
-  const state = stateOf(res);
-  return state ? logger.child({ reqId: state.id }) : logger;
 }
 
 export function requestLogging(logger: Logger): RequestHandler {
