@@ -20,6 +20,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
 import {
   CRS_SENTINEL_SERVICE_ID,
@@ -247,15 +248,6 @@ interface Traced {
   end: number;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 /**
  * One hook through a recording proxy in front of the sandbox: each FHIR request's start and end,
  * in the order they arrived.
@@ -271,7 +263,7 @@ async function traceOneHook(
     const start = performance.now();
     const upstream = `${target.origin}${req.url ?? '/'}`;
     // Method, body and content type pass through: the service's searches go as one POSTed batch.
-    void readBody(req)
+    void buffer(req)
       .then((body) =>
         fetch(upstream, {
           method: req.method ?? 'GET',

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { buffer } from 'node:stream/consumers';
 
 export interface ProxyBehaviour {
   /** Answer `POST [base]` with this status (e.g. 405) and an OperationOutcome. */
@@ -72,7 +73,7 @@ export async function startFhirProxy(targetBase: string, behaviour: ProxyBehavio
     const params = new URLSearchParams(url.search);
     if (b.ignoreTag) params.delete('_tag');
     const query = params.toString();
-    const body = await readBody(req);
+    const body = await buffer(req);
     const forwarded = await fetch(
       `${target.origin}${target.pathname}${relative}${query ? `?${query}` : ''}`,
       {
@@ -103,15 +104,6 @@ export async function startFhirProxy(targetBase: string, behaviour: ProxyBehavio
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
-  });
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
   });
 }
 

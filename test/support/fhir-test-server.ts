@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { text } from 'node:stream/consumers';
 import type { Bundle, FhirResource } from 'fhir/r4';
 
 export type Misbehaviour =
@@ -92,7 +93,7 @@ async function answerBatch(
   if (state.misbehave.get('batch') === 'unauthorized' || state.misbehave.get('*') === 'unauthorized') {
     return { status: 401, body: JSON.stringify(outcome('login required')) };
   }
-  const batch = JSON.parse(await readBody(req)) as Bundle;
+  const batch = JSON.parse(await text(req)) as Bundle;
   const entry = (batch.entry ?? []).map((e) => {
     const answer = answerRead(
       new URL(`/fhir/${e.request?.url ?? ''}`, 'http://127.0.0.1'),
@@ -147,16 +148,6 @@ function answerRead(url: URL, resources: FhirResource[], state: State, baseUrl: 
     bundle.link = [{ relation: 'next', url: next.toString() }];
   }
   return { status: 200, body: JSON.stringify(bundle) };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (text += chunk));
-    req.on('end', () => resolve(text));
-    req.on('error', reject);
-  });
 }
 
 function outcome(text: string) {
