@@ -93,8 +93,8 @@ function toEvent(
   resourceType: MedicationEvent['resourceType'],
   resourceId: string | undefined,
 ): MedicationEvent {
-  // A literal, optional fields assigned after: spreads in a literal take V8's slow path. Key order
-  // is that of the type (tests compare whole objects, and cards show events in this shape).
+  // Literals, optional fields assigned after: spreads in a literal take V8's slow path. The keys
+  // keep their order, so serialised events read as before.
   const start = isoTime(timing.start);
   const event: MedicationEvent =
     timing.end !== undefined
