@@ -6,7 +6,7 @@
  * level of ingredients (MIMIC mixes: "norepinephrine in saline").
  * Only administrations that happened (completed, in-progress) become events.
  */
-import type { CodeableConcept, Medication, MedicationAdministration, Procedure } from 'fhir/r4';
+import type { CodeableConcept, Medication, MedicationAdministration, Period, Procedure } from 'fhir/r4';
 import {
   canonicalSystem,
   codingsOf,
@@ -62,7 +62,7 @@ export function medicationEvents(data: PatientData, now: Date, siteCodes: SiteCo
   const matches = newConceptMemo();
   for (const ma of data.medicationAdministrations) {
     if (!GIVEN_STATUSES.includes(ma.status)) continue;
-    const timing = administrationTiming(ma);
+    const timing = timingOf(ma.effectiveDateTime, ma.effectivePeriod);
     if (!timing || timing.start > nowMs) continue;
     for (const match of identifyAdministration(ma, data.medications, siteCodes, matches)) {
       events.push(
@@ -72,7 +72,7 @@ export function medicationEvents(data: PatientData, now: Date, siteCodes: SiteCo
   }
   for (const procedure of data.procedures) {
     if (!GIVEN_STATUSES.includes(procedure.status)) continue;
-    const timing = procedureTiming(procedure);
+    const timing = timingOf(procedure.performedDateTime, procedure.performedPeriod);
     if (!timing || timing.start > nowMs) continue;
     const match = identifyProcedure(procedure, siteCodes);
     if (match)
@@ -88,55 +88,35 @@ export function medicationEvents(data: PatientData, now: Date, siteCodes: SiteCo
 
 function toEvent(
   match: ConceptMatch,
-  timing: { start: number; end?: number },
+  timing: Timing,
   status: MedicationEvent['status'],
   resourceType: MedicationEvent['resourceType'],
   resourceId: string | undefined,
 ): MedicationEvent {
-  // Literals, optional fields assigned after: spreads in a literal take V8's slow path. The keys
-  // keep their order, so serialised events read as before.
-  const start = isoTime(timing.start);
-  const event: MedicationEvent =
-    timing.end !== undefined
-      ? {
-          conceptId: match.concept.id,
-          name: match.concept.name,
-          medicationClass: match.concept.medicationClass,
-          start,
-          end: isoTime(timing.end),
-          status,
-          matchedBy: match.matchedBy,
-          matchedOn: match.matchedOn,
-          resourceType,
-        }
-      : {
-          conceptId: match.concept.id,
-          name: match.concept.name,
-          medicationClass: match.concept.medicationClass,
-          start,
-          status,
-          matchedBy: match.matchedBy,
-          matchedOn: match.matchedOn,
-          resourceType,
-        };
+  // A literal, optional fields assigned after: spreads in a literal take V8's slow path.
+  const event: MedicationEvent = {
+    conceptId: match.concept.id,
+    name: match.concept.name,
+    medicationClass: match.concept.medicationClass,
+    start: isoTime(timing.start),
+    status,
+    matchedBy: match.matchedBy,
+    matchedOn: match.matchedOn,
+    resourceType,
+  };
+  if (timing.end !== undefined) event.end = isoTime(timing.end);
   if (resourceId !== undefined) event.resourceId = resourceId;
   return event;
 }
 
-function administrationTiming(ma: MedicationAdministration): { start: number; end?: number } | undefined {
-  const single = parseFhirTime(ma.effectiveDateTime);
-  if (single !== undefined) return { start: single, end: single };
-  const start = parseFhirTime(ma.effectivePeriod?.start);
-  const end = parseFhirTime(ma.effectivePeriod?.end);
-  if (start !== undefined) return end !== undefined ? { start, end } : { start };
-  return end !== undefined ? { start: end, end } : undefined;
-}
+type Timing = { start: number; end?: number };
 
-function procedureTiming(p: Procedure): { start: number; end?: number } | undefined {
-  const single = parseFhirTime(p.performedDateTime);
-  if (single !== undefined) return { start: single, end: single };
-  const start = parseFhirTime(p.performedPeriod?.start);
-  const end = parseFhirTime(p.performedPeriod?.end);
+/** A single time (start = end), else a period's start and end, else its end alone (start = end). */
+function timingOf(single: string | undefined, period: Period | undefined): Timing | undefined {
+  const at = parseFhirTime(single);
+  if (at !== undefined) return { start: at, end: at };
+  const start = parseFhirTime(period?.start);
+  const end = parseFhirTime(period?.end);
   if (start !== undefined) return end !== undefined ? { start, end } : { start };
   return end !== undefined ? { start: end, end } : undefined;
 }
