@@ -42,6 +42,21 @@ export interface PatientData {
    * rules say so instead of treating the cut-off part as normal.
    */
   truncated: DataSetName[];
+  /**
+   * Resources the data layer received but did not use, counted by type and reason (another
+   * patient's, or a shape the rules cannot read). Cards say what was not used; never ids.
+   */
+  unused: UnusedResources[];
+}
+
+export type UnusedReason = 'other-patient' | 'no-patient-reference' | 'malformed';
+
+export interface UnusedResources {
+  resourceType: string;
+  reason: UnusedReason;
+  count: number;
+  /** A short, PHI-free description of the first problem seen (e.g. `code.coding: expected array`). */
+  detail?: string;
 }
 
 /** A PatientData with every data set empty: the start of assembling one. */
@@ -55,5 +70,6 @@ export function emptyPatientData(): PatientData {
     procedures: [],
     encounters: [],
     truncated: [],
+    unused: [],
   };
 }
