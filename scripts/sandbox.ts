@@ -4,6 +4,7 @@
  * authentication) choose where it listens.
  */
 import { startFixtureSandbox } from '../src/sandbox/fixture-sandbox.js';
+import { describeExpected } from '../src/fixture-loader/fixture-loader-cli.js';
 
 const DEFAULT_PORT = 8080;
 
@@ -31,12 +32,7 @@ try {
 }
 const { sandbox, patients, anchor } = started;
 const width = Math.max(...patients.map((p) => p.patientId.length));
-const expected = (p: (typeof patients)[number]): string =>
-  p.expected.card === 'crs'
-    ? `CRS grade ${p.expected.grade} (${p.expected.indicator})`
-    : p.expected.card === 'data-gap'
-      ? 'data-gap card (info)'
-      : 'no card';
+const expected = (p: (typeof patients)[number]): string => describeExpected(p.expected);
 process.stdout.write(
   [
     '',

@@ -10,80 +10,147 @@
  */
 import type { DataSetName } from '../rules/crs-sentinel/patient-data.js';
 import {
+  BISPECIFICS,
+  CAR_T_PRODUCTS,
+  CULTURE_LOINC,
   LOINC_OXYGEN_DEVICE,
   LOINC_PANELS,
   LOINC_READING_KIND,
   SYSTEM,
   type ReadingKind,
 } from '../rules/crs-sentinel/rule-tables.js';
+import { EMPTY_SITE_CODES, type SiteCodes } from '../rules/crs-sentinel/site-codes.js';
 
 export const CRS_SENTINEL_SERVICE_ID = 'crs-sentinel';
 export const PATIENT_VIEW_HOOK = 'patient-view';
 
 /**
- * The Observation codes to ask for come from the rules' own code table (rule-tables.ts), so a code
- * the rules learn is fetched too: lab kinds go to `labs`, body weight to `bodyWeight`, every other
- * reading kind (with the BP panels and the oxygen-device code) to `vitals`.
+ * The Observation codes to ask for come from the rules' own code table (rule-tables.ts) and the
+ * site's own observation codes (SITE_CODES), so a code the rules learn is fetched too: lab kinds
+ * (and cultures) go to `labs`, body weight to `bodyWeight`, every other reading kind (with the BP
+ * panels and the oxygen-device code) to `vitals`.
  */
 const LAB_KINDS: ReadonlySet<ReadingKind> = new Set(['lactate', 'il-6', 'crp', 'ferritin', 'wbc']);
-const loincCodes = (keep: (kind: ReadingKind) => boolean): string[] =>
-  Object.entries(LOINC_READING_KIND)
+
+function observationTokens(keep: (kind: ReadingKind) => boolean, siteCodes: SiteCodes): string[] {
+  const loinc = Object.entries(LOINC_READING_KIND)
     .filter(([, kind]) => keep(kind))
-    .map(([code]) => code);
+    .map(([code]) => `${SYSTEM.loinc}|${code}`);
+  const site = Object.entries(siteCodes.observations)
+    .filter(([, kind]) => keep(kind))
+    .map(([key]) => key);
+  return [...loinc, ...site];
+}
 
-const BODY_WEIGHT_LOINC = loincCodes((kind) => kind === 'body-weight');
-const LAB_LOINC = loincCodes((kind) => LAB_KINDS.has(kind));
-const VITAL_SIGN_LOINC = [
-  ...loincCodes((kind) => kind !== 'body-weight' && !LAB_KINDS.has(kind)),
-  ...LOINC_PANELS,
-  LOINC_OXYGEN_DEVICE,
-];
+const loincTokens = (codes: readonly string[]): string[] => codes.map((c) => `${SYSTEM.loinc}|${c}`);
 
-const codeParam = (codes: readonly string[]): string => codes.map((c) => `${SYSTEM.loinc}|${c}`).join(',');
+/**
+ * Codes that name a CAR-T product or a bispecific on an administration: RxNorm, HCPCS, and the
+ * site's own medication codes mapped to one. Products charted by name only are found in the
+ * general administrations search.
+ */
+function therapyTokens(siteCodes: SiteCodes): string[] {
+  const agents = [...CAR_T_PRODUCTS, ...BISPECIFICS];
+  const ids = new Set(agents.map((a) => a.id));
+  return [
+    ...agents.flatMap((a) => a.rxnorm.map((code) => `${SYSTEM.rxnorm}|${code}`)),
+    ...agents.flatMap((a) =>
+      (a.procedureCodes ?? []).filter((c) => c.system === SYSTEM.hcpcs).map((c) => `${c.system}|${c.code}`),
+    ),
+    ...Object.entries(siteCodes.medications)
+      .filter(([, concept]) => ids.has(concept))
+      .map(([key]) => key),
+  ];
+}
 
 export interface PrefetchKey {
   /** The PatientData field the key's resources land in. */
   dataSet: DataSetName;
   /** A CDS Hooks 2.0 prefetch template: `{{context.patientId}}` is the only token used. */
   template: string;
+  /**
+   * A next page this search leaves unread may hide data the rules read (false for body weight:
+   * the latest valid weight is on the first page; older ones are never used).
+   */
+  truncationMatters: boolean;
+  /**
+   * Adds to another key's data (the therapy doses also come with all administrations): when the
+   * EHR did not prefetch it and gave no fhirServer, the call goes on without it instead of a 412,
+   * so an EHR registered with an older discovery document keeps working.
+   */
+  supplementary?: boolean;
 }
 
 const PATIENT = '{{context.patientId}}';
 
-/** Prefetch keys, in the order the data layer reports them. */
-export const PREFETCH_KEYS = {
-  patient: { dataSet: 'patient', template: `Patient/${PATIENT}` },
-  vitals: {
-    dataSet: 'vitals',
-    template: `Observation?patient=${PATIENT}&code=${codeParam(VITAL_SIGN_LOINC)}&_sort=-date&_count=500`,
-  },
-  // Weight is asked for alone: a busy ICU chart can push the last weight past the vitals bound.
-  bodyWeight: {
-    dataSet: 'vitals',
-    template: `Observation?patient=${PATIENT}&code=${codeParam(BODY_WEIGHT_LOINC)}&_sort=-date&_count=1`,
-  },
-  labs: {
-    dataSet: 'labs',
-    template: `Observation?patient=${PATIENT}&code=${codeParam(LAB_LOINC)}&_sort=-date&_count=200`,
-  },
-  // Not filtered by code: real hospitals code these with local formulary codes (see MIMIC).
-  // `_include` brings referenced Medications (a product known only through its Medication); an
-  // EHR that cannot include them leaves them to the data layer's own Medication search.
-  medicationAdministrations: {
-    dataSet: 'medicationAdministrations',
-    template: `MedicationAdministration?patient=${PATIENT}&_sort=-effective-time&_count=500&_include=MedicationAdministration:medication`,
-  },
-  // Not filtered by code: ICD-10-CM A40/A41 are code families a token search cannot prefix-match.
-  conditions: {
-    dataSet: 'conditions',
-    template: `Condition?patient=${PATIENT}&_sort=-recorded-date&_count=200`,
-  },
-  procedures: { dataSet: 'procedures', template: `Procedure?patient=${PATIENT}&_sort=-date&_count=100` },
-  encounters: { dataSet: 'encounters', template: `Encounter?patient=${PATIENT}&_sort=-date&_count=20` },
-} as const satisfies Record<string, PrefetchKey>;
+/** The prefetch keys for a site's code mapping, in the order the data layer reports them. */
+export function prefetchKeys(siteCodes: SiteCodes) {
+  const vitals = observationTokens((kind) => kind !== 'body-weight' && !LAB_KINDS.has(kind), siteCodes);
+  const labs = [
+    ...observationTokens((kind) => LAB_KINDS.has(kind), siteCodes),
+    ...loincTokens(CULTURE_LOINC),
+  ];
+  const weight = observationTokens((kind) => kind === 'body-weight', siteCodes);
+  return {
+    patient: { dataSet: 'patient', template: `Patient/${PATIENT}`, truncationMatters: true },
+    vitals: {
+      dataSet: 'vitals',
+      template: `Observation?patient=${PATIENT}&code=${[...vitals, ...loincTokens([...LOINC_PANELS, LOINC_OXYGEN_DEVICE])].join(',')}&_sort=-date&_count=500`,
+      truncationMatters: true,
+    },
+    // Weight is asked for alone, with a few older ones: a busy ICU chart can push the last weight
+    // past the vitals bound, and the newest may be entered in error or implausible.
+    bodyWeight: {
+      dataSet: 'vitals',
+      template: `Observation?patient=${PATIENT}&code=${weight.join(',')}&_sort=-date&_count=10`,
+      truncationMatters: false,
+    },
+    labs: {
+      dataSet: 'labs',
+      template: `Observation?patient=${PATIENT}&code=${labs.join(',')}&_sort=-date&_count=200`,
+      truncationMatters: true,
+    },
+    // Not filtered by code: real hospitals code these with local formulary codes (see MIMIC).
+    // `_include` brings referenced Medications (a product known only through its Medication); an
+    // EHR that cannot include them leaves them to the data layer's own Medication search.
+    medicationAdministrations: {
+      dataSet: 'medicationAdministrations',
+      template: `MedicationAdministration?patient=${PATIENT}&_sort=-effective-time&_count=500&_include=MedicationAdministration:medication`,
+      truncationMatters: true,
+    },
+    // The therapy dose by its codes, on its own: hundreds of newer ICU administrations can never
+    // push it off the page above.
+    therapyAdministrations: {
+      dataSet: 'medicationAdministrations',
+      template: `MedicationAdministration?patient=${PATIENT}&code=${therapyTokens(siteCodes).join(',')}&_sort=-effective-time&_count=50`,
+      truncationMatters: true,
+      supplementary: true,
+    },
+    // Not filtered by code: ICD-10-CM A40/A41 are code families a token search cannot prefix-match.
+    conditions: {
+      dataSet: 'conditions',
+      template: `Condition?patient=${PATIENT}&_sort=-recorded-date&_count=200`,
+      truncationMatters: true,
+    },
+    procedures: {
+      dataSet: 'procedures',
+      template: `Procedure?patient=${PATIENT}&_sort=-date&_count=100`,
+      truncationMatters: true,
+    },
+    encounters: {
+      dataSet: 'encounters',
+      template: `Encounter?patient=${PATIENT}&_sort=-date&_count=20`,
+      truncationMatters: true,
+    },
+  } as const satisfies Record<string, PrefetchKey>;
+}
+
+/** Prefetch keys with no site mapping (the built-in codes only). */
+export const PREFETCH_KEYS = prefetchKeys(EMPTY_SITE_CODES);
 
 export type PrefetchKeyName = keyof typeof PREFETCH_KEYS;
 export const PREFETCH_KEY_NAMES = Object.keys(PREFETCH_KEYS) as PrefetchKeyName[];
+export type PrefetchKeys = Record<PrefetchKeyName, PrefetchKey>;
 
 export interface CdsServiceDefinition {
   hook: string;
@@ -92,6 +159,14 @@ export interface CdsServiceDefinition {
   description: string;
   prefetch: Record<string, string>;
   usageRequirements?: string;
+}
+
+/** The service definition for a site's code mapping (its own codes reach the templates). */
+export function crsSentinelService(keys: PrefetchKeys = PREFETCH_KEYS): CdsServiceDefinition {
+  return {
+    ...CRS_SENTINEL_SERVICE,
+    prefetch: Object.fromEntries(PREFETCH_KEY_NAMES.map((k) => [k, keys[k].template])),
+  };
 }
 
 export const CRS_SENTINEL_SERVICE: CdsServiceDefinition = {

@@ -17,6 +17,7 @@ import {
   PREFETCH_KEYS,
   PREFETCH_KEY_NAMES,
   type PrefetchKeyName,
+  type PrefetchKeys,
 } from '../cds-hooks/crs-sentinel-service.js';
 import { emptyPatientData, type DataSetName, type PatientData } from '../rules/crs-sentinel/patient-data.js';
 import { FhirFetchError, openFhirClient, type BatchSupportMemory, type FhirClient } from './fhir-client.js';
@@ -28,6 +29,8 @@ import {
   isResource,
   nextLink,
 } from './fhir-resource-narrowing.js';
+
+const KEYS: PrefetchKeys = PREFETCH_KEYS;
 
 export interface GatherLimits {
   /** One deadline for all FHIR traffic of a hook call, so a slow server cannot hang the EHR. */
@@ -73,7 +76,7 @@ export async function gatherPatientData(input: GatherInput, limits: GatherLimits
       })
     : undefined;
   try {
-    const given = PREFETCH_KEY_NAMES.map((key) => fromPrefetch(key, input));
+    const given = PREFETCH_KEY_NAMES.map((key) => fromPrefetch(key, input, client !== undefined));
     const toFetch = given.flatMap((g, i) =>
       g === undefined ? [PREFETCH_KEY_NAMES[i] as PrefetchKeyName] : [],
     );
@@ -103,8 +106,11 @@ export async function gatherPatientData(input: GatherInput, limits: GatherLimits
 type Prefetched = { kind: 'done'; result: KeyResult } | { kind: 'page-on'; bundle: unknown };
 
 /** What the EHR's prefetch gives for a key; undefined when the service must fetch it itself. */
-function fromPrefetch(key: PrefetchKeyName, input: GatherInput): Prefetched | undefined {
+function fromPrefetch(key: PrefetchKeyName, input: GatherInput, canFetch: boolean): Prefetched | undefined {
   const given = input.prefetch?.[key];
+  const skippable: boolean = KEYS[key].supplementary === true && !canFetch && input.prefetch !== undefined;
+  if (skippable && (given === undefined || isOperationOutcome(given)))
+    return { kind: 'done', result: { key, resources: [], truncated: false, source: 'prefetch' } };
   if (given === null)
     return { kind: 'done', result: { key, resources: [], truncated: false, source: 'prefetch' } };
   if (given === undefined || isOperationOutcome(given)) return undefined;
@@ -193,7 +199,9 @@ function assemble(results: KeyResult[]): PatientData {
   const seen = new Map<string, Set<string>>();
   for (const result of results) {
     const dataSet: DataSetName = PREFETCH_KEYS[result.key].dataSet;
-    if (result.truncated && !data.truncated.includes(dataSet)) data.truncated.push(dataSet);
+    // A next page the rules never read (older body weights) is no truncation worth reporting.
+    const matters = KEYS[result.key].truncationMatters;
+    if (result.truncated && matters && !data.truncated.includes(dataSet)) data.truncated.push(dataSet);
     for (const resource of result.resources) {
       // Pages and keys can overlap (a resource on two pages, weight in two searches): keep one.
       if (resource.id !== undefined && !firstSighting(seen, resource.resourceType, resource.id)) continue;

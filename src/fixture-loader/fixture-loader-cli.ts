@@ -158,8 +158,10 @@ export function describeExpected(expected: FixtureExpectation): string {
   switch (expected.card) {
     case 'crs':
       return `crs grade ${expected.grade} ${expected.indicator} (${expected.context.join(', ')})`;
+    case 'afebrile':
+    case 'sepsis':
     case 'data-gap':
-      return `data-gap ${expected.indicator} (${expected.context.join(', ')})`;
+      return `${expected.card} ${expected.indicator} (${expected.context.join(', ')})`;
     case 'none':
       return 'no card';
   }

@@ -69,6 +69,7 @@ describe('gatherPatientData from a complete prefetch', () => {
         procedures: [],
         encounters: [],
         truncated: [],
+        unused: [],
       },
       fhirRequests: 0,
       prefetched: [
@@ -77,6 +78,7 @@ describe('gatherPatientData from a complete prefetch', () => {
         'bodyWeight',
         'labs',
         'medicationAdministrations',
+        'therapyAdministrations',
         'conditions',
         'procedures',
         'encounters',

@@ -59,10 +59,11 @@ describe('prefetch keys absent: fetched from fhirServer over HTTP with fhir-kit-
     expect(new Set(fhir.requests.map((r) => r.authorization))).toEqual(new Set(['Bearer secret-ehr-token']));
     fhir.requests.length = 0;
     await call();
-    expect(fhir.requests.map((r) => r.method)).toEqual(Array(8).fill('GET'));
+    expect(fhir.requests.map((r) => r.method)).toEqual(Array(9).fill('GET'));
     expect(paths()).toEqual([
       '/fhir/Condition',
       '/fhir/Encounter',
+      '/fhir/MedicationAdministration',
       '/fhir/MedicationAdministration',
       '/fhir/Observation',
       '/fhir/Observation',
@@ -78,7 +79,7 @@ describe('prefetch keys absent: fetched from fhirServer over HTTP with fhir-kit-
     const res = await post(hookRequest({ fhirServer: fhir.baseUrl, fhirAuthorization: auth })).expect(412);
     expect(res.body).toEqual({
       error: 'precondition-failed',
-      message: 'a batch of 8 FHIR searches: the FHIR server refused access (HTTP 401)',
+      message: 'a batch of 9 FHIR searches: the FHIR server refused access (HTTP 401)',
     });
     expect(fhir.requests.map((r) => r.method)).toEqual(['POST']);
   });

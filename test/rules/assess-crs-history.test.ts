@@ -35,16 +35,19 @@ function assess(data: PatientData): CrsAssessment {
 function grade2(extra: { vitals?: Observation[]; labs?: Observation[] } = {}): PatientData {
   return patientData({
     medicationAdministrations: [admin(AXI_CEL, 72)],
-    vitals: [temp(39.1, 2), bp(84, 50, 2), spo2(97, 2), ...(extra.vitals ?? [])],
+    vitals: [temp(39.1, 2), bp(84, 50, 2), bp(86, 52, 4), spo2(97, 2), ...(extra.vitals ?? [])],
     labs: extra.labs ?? [],
   });
 }
 
-/** Extreme vital signs (and labs read only in the window) from 25 h to ~6 months ago. */
+/**
+ * Extreme vital signs (and labs read only in the window) from before the dose (73 h) to ~6 months
+ * ago: fevers since the dose are read (CRS was present), older ones never are.
+ */
 function irrelevantHistory(count: number): Observation[] {
   const history: Observation[] = [];
   for (let i = 0; i < count; i++) {
-    const hoursAgo = 25 + i * 1.5;
+    const hoursAgo = 73 + i * 1.5;
     const pick = i % 7;
     if (pick === 0) history.push(temp(40.8, hoursAgo));
     else if (pick === 1) history.push(bp(62, 30, hoursAgo));
@@ -145,7 +148,7 @@ describe('assessCrs reads only what its windows need, with the same results', ()
 
   it('gives the same assessment with 3,000 irrelevant older Observations, in any order', () => {
     const base = grade2({
-      vitals: [weight(70, 20 * HOURS_PER_DAY), temp(37.2, 23)],
+      vitals: [weight(70, 20 * HOURS_PER_DAY), temp(37.2, 23), temp(38.4, 30)],
       labs: [obs('1988-5', 10, 'mg/L', 100), obs('1988-5', 80, 'mg/L', 2)],
     });
     const history = irrelevantHistory(3000);

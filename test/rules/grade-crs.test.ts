@@ -17,6 +17,7 @@ import {
   patient,
   patientData,
   PHENYLEPHRINE,
+  rx,
   spo2,
   temp,
   TOCILIZUMAB,
@@ -27,15 +28,15 @@ const carT = admin(AXI_CEL, 3 * 24);
 const running = (med: typeof NOREPINEPHRINE): MedicationAdministration =>
   admin(med, 6, { status: 'in-progress', untilHoursAgo: -1 });
 
-function graded(partial: Partial<GradeResult>): GradeResult {
+/** The fields a case checks: the grade, its domains, the fever rule and the basis. */
+function graded(partial: Partial<GradeResult>): Partial<GradeResult> {
   return {
     grade: 'none',
     hypotensionDomain: 0,
     hypoxiaDomain: 0,
     feverPresent: false,
     feverRequired: true,
-    feverMaskedBy: [],
-    basis: [],
+    afebrilePhysiology: false,
     ...partial,
   };
 }
@@ -43,6 +44,12 @@ const CRITICAL: CrsOutcome = { kind: 'crs-card', indicator: 'critical' };
 const WARNING: CrsOutcome = { kind: 'crs-card', indicator: 'warning' };
 const NO_FINDING: CrsOutcome = { kind: 'no-card', reason: 'no CRS-consistent finding in the recent window' };
 const fever = 'fever: 39.1 °C >= 38 °C';
+/** Two low readings at distinct times: confirmed hypotension. */
+const lowBp = (systolic: number): Observation[] => [bp(systolic, 50, 1), bp(systolic + 1, 50, 3)];
+const IM_EPINEPHRINE: MedicationAdministration = {
+  ...admin(rx('3992', 'epinephrine'), 2),
+  dosage: { route: { coding: [{ system: 'http://snomed.info/sct', code: '78421000' }] } },
+};
 
 interface Case {
   name: string;
@@ -50,7 +57,7 @@ interface Case {
   meds?: MedicationAdministration[];
   conditions?: Condition[];
   patient?: Patient;
-  expected: { grade: GradeResult; outcome: CrsOutcome };
+  expected: { grade: Partial<GradeResult>; outcome: CrsOutcome };
 }
 
 const cases: Case[] = [
@@ -61,18 +68,24 @@ const cases: Case[] = [
     expected: { grade: graded({ grade: 1, feverPresent: true, basis: [fever] }), outcome: WARNING },
   },
   {
-    name: 'grade 2: fever and SBP 84 without vasopressors',
-    vitals: [temp(39.1, 2), bp(84, 50, 1)],
+    name: 'grade 2: fever and SBP 84 twice without vasopressors',
+    vitals: [temp(39.1, 2), ...lowBp(84)],
     meds: [carT],
     expected: {
       grade: graded({
         grade: 2,
         hypotensionDomain: 2,
         feverPresent: true,
-        basis: [fever, 'SBP 84 mmHg < 90 without vasopressors: hypotension domain grade 2'],
+        basis: [fever, 'SBP 84 mmHg < 90 (2 readings) without vasopressors: hypotension domain grade 2'],
       }),
       outcome: CRITICAL,
     },
+  },
+  {
+    name: 'one low reading is not confirmed hypotension: grade 1',
+    vitals: [temp(39.1, 2), bp(84, 50, 1), bp(118, 70, 3)],
+    meds: [carT],
+    expected: { grade: graded({ grade: 1, feverPresent: true, basis: [fever] }), outcome: WARNING },
   },
   {
     name: 'grade 3: one vasopressor plus vasopressin',
@@ -85,7 +98,7 @@ const cases: Case[] = [
         feverPresent: true,
         basis: [
           fever,
-          'one vasopressor (norepinephrine + vasopressin; vasopressin not counted): hypotension domain grade 3',
+          'one vasopressor (norepinephrine + vasopressin; vasopressin not counted toward several): hypotension domain grade 3',
         ],
       }),
       outcome: CRITICAL,
@@ -100,10 +113,16 @@ const cases: Case[] = [
         grade: 4,
         hypotensionDomain: 4,
         feverPresent: true,
-        basis: [fever, 'several vasopressors (norepinephrine + phenylephrine): hypotension domain grade 4'],
+        basis: [fever, '2 vasopressors (norepinephrine + phenylephrine): hypotension domain grade 4'],
       }),
       outcome: CRITICAL,
     },
+  },
+  {
+    name: 'IM epinephrine and a single IV push of phenylephrine are not vasopressor support',
+    vitals: [temp(39.1, 2), bp(118, 70, 2)],
+    meds: [carT, IM_EPINEPHRINE, admin(PHENYLEPHRINE, 1)],
+    expected: { grade: graded({ grade: 1, feverPresent: true, basis: [fever] }), outcome: WARNING },
   },
   {
     name: 'dobutamine is an inotrope: not counted',
@@ -140,8 +159,8 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'positive pressure (BiPAP) is grade 4',
-    vitals: [temp(39.1, 2), device('BiPAP', 1)],
+    name: 'positive pressure (BiPAP) serving hypoxia is grade 4',
+    vitals: [temp(39.1, 2), device('BiPAP', 1), spo2(88, 1)],
     meds: [carT],
     expected: {
       grade: graded({
@@ -152,6 +171,12 @@ const cases: Case[] = [
       }),
       outcome: CRITICAL,
     },
+  },
+  {
+    name: 'home CPAP on room air (no oxygen need) is not positive pressure for CRS: grade 1',
+    vitals: [temp(39.1, 2), device('CPAP (home machine)', 1), spo2(96, 1)],
+    meds: [carT],
+    expected: { grade: graded({ grade: 1, feverPresent: true, basis: [fever] }), outcome: WARNING },
   },
   {
     name: 'SpO2 86 % with no support charted is hypoxia needing support: grade 2',
@@ -171,8 +196,8 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'masked fever: after tocilizumab, hypotension is graded without fever',
-    vitals: [temp(37.0, 2), bp(85, 50, 1)],
+    name: 'waiver: fever (CRS present), then tocilizumab, now afebrile hypotension: grade 2',
+    vitals: [temp(39.0, 30), temp(37.0, 2), ...lowBp(85)],
     meds: [carT, admin(TOCILIZUMAB, 10)],
     expected: {
       grade: graded({
@@ -182,27 +207,45 @@ const cases: Case[] = [
         feverMaskedBy: [
           { id: 'tocilizumab', name: 'tocilizumab', medicationClass: 'tocilizumab', lastGiven: ago(10) },
         ],
-        basis: [
-          'SBP 85 mmHg < 90 without vasopressors: hypotension domain grade 2',
-          'fever not required: tocilizumab given (ASTCT)',
-        ],
       }),
       outcome: CRITICAL,
     },
   },
   {
-    name: 'afebrile hypotension after CAR-T without masking: not CRS by ASTCT',
-    vitals: [temp(37.0, 2), bp(85, 50, 1)],
+    name: 'tocilizumab before any fever never waives it: afebrile physiology, no CRS grade',
+    vitals: [temp(37.0, 2), ...lowBp(85)],
+    meds: [carT, admin(TOCILIZUMAB, 10)],
+    expected: {
+      grade: graded({ hypotensionDomain: 2, afebrilePhysiology: true }),
+      outcome: { kind: 'afebrile-card', indicator: 'warning' },
+    },
+  },
+  {
+    name: 'waiver by a recorded CRS diagnosis then dexamethasone',
+    vitals: [temp(37.2, 2), ...lowBp(86)],
+    meds: [carT, admin(rx('3264', 'dexamethasone'), 8)],
+    conditions: [condition('http://hl7.org/fhir/sid/icd-10-cm', 'D89.831', { onsetDateTime: ago(12) })],
+    expected: {
+      grade: graded({ grade: 2, hypotensionDomain: 2, feverRequired: false }),
+      outcome: CRITICAL,
+    },
+  },
+  {
+    name: 'afebrile hypotension after CAR-T without CRS first: not CRS by ASTCT',
+    vitals: [temp(37.0, 2), ...lowBp(85)],
     meds: [carT],
     expected: {
-      grade: graded({
-        hypotensionDomain: 2,
-        basis: [
-          'SBP 85 mmHg < 90 without vasopressors: hypotension domain grade 2',
-          'no fever: ASTCT requires fever unless masked, so this is not graded as CRS',
-        ],
-      }),
-      outcome: NO_FINDING,
+      grade: graded({ hypotensionDomain: 2, afebrilePhysiology: true }),
+      outcome: { kind: 'afebrile-card', indicator: 'warning' },
+    },
+  },
+  {
+    name: 'no usable temperature with hypotension in a therapy window: a data-gap card',
+    vitals: [...lowBp(82)],
+    meds: [carT],
+    expected: {
+      grade: graded({ hypotensionDomain: 2, afebrilePhysiology: true }),
+      outcome: { kind: 'data-gap-card', indicator: 'info', missing: 'temperature' },
     },
   },
   {
@@ -218,8 +261,8 @@ const cases: Case[] = [
     expected: { grade: graded({}), outcome: NO_FINDING },
   },
   {
-    name: 'paediatric threshold: age 4, SBP 76 < 78',
-    vitals: [temp(39.1, 2), bp(76, 40, 1)],
+    name: 'paediatric threshold: age 4, SBP 72 < 74 (Goldstein band 2-5 years)',
+    vitals: [temp(39.1, 2), ...lowBp(72)],
     meds: [carT],
     patient: patient('2026-01-01'),
     expected: {
@@ -227,55 +270,48 @@ const cases: Case[] = [
         grade: 2,
         hypotensionDomain: 2,
         feverPresent: true,
-        basis: [fever, 'SBP 76 mmHg < 78 (age 4) without vasopressors: hypotension domain grade 2'],
-      }),
-      outcome: CRITICAL,
-    },
-  },
-  {
-    name: 'fever without any context: no card',
-    vitals: [temp(39.1, 2), bp(84, 50, 1)],
-    expected: {
-      grade: graded({
-        hypotensionDomain: 2,
-        feverPresent: true,
-        basis: [fever, 'SBP 84 mmHg < 90 without vasopressors: hypotension domain grade 2'],
-      }),
-      outcome: { kind: 'no-card', reason: 'no CAR-T, bispecific or sepsis context' },
-    },
-  },
-  {
-    name: 'sepsis diagnosis with hypotension, afebrile: graded without fever',
-    vitals: [temp(36.8, 2), bp(80, 45, 1)],
-    conditions: [condition('http://hl7.org/fhir/sid/icd-10-cm', 'A41.9', { onsetDateTime: ago(20) })],
-    expected: {
-      grade: graded({
-        grade: 2,
-        hypotensionDomain: 2,
-        feverRequired: false,
-        temperatureState: 'afebrile',
         basis: [
-          'SBP 80 mmHg < 90 without vasopressors: hypotension domain grade 2',
-          'fever not required in sepsis context (ASTCT was defined for immune effector cell therapy)',
+          fever,
+          'SBP 72 mmHg < 74 (age-adjusted for 4 y, Goldstein band 2-5 years) (2 readings) without vasopressors: hypotension domain grade 2',
         ],
       }),
       outcome: CRITICAL,
     },
   },
   {
-    name: 'sepsis context with fever only: below the sepsis card threshold',
-    vitals: [temp(39.1, 2), bp(120, 70, 1)],
+    name: 'fever without any context: no card',
+    vitals: [temp(39.1, 2), ...lowBp(84)],
+    expected: {
+      grade: graded({ hypotensionDomain: 2, feverPresent: true }),
+      outcome: { kind: 'no-card', reason: 'no CAR-T, bispecific or sepsis context' },
+    },
+  },
+  {
+    name: 'sepsis diagnosis with confirmed hypotension, afebrile: a sepsis circulation card, no CRS grade',
+    vitals: [temp(36.8, 2), ...lowBp(80)],
     conditions: [condition('http://hl7.org/fhir/sid/icd-10-cm', 'A41.9', { onsetDateTime: ago(20) })],
     expected: {
-      grade: graded({ grade: 1, feverPresent: true, feverRequired: false, basis: [fever] }),
-      outcome: { kind: 'no-card', reason: 'sepsis context only and grade 1 is below the card threshold 2' },
+      grade: graded({ hypotensionDomain: 2, temperatureState: 'afebrile' }),
+      outcome: { kind: 'sepsis-card', indicator: 'warning' },
+    },
+  },
+  {
+    name: 'sepsis context with fever and oxygen only: no card',
+    vitals: [temp(39.1, 2), bp(120, 70, 1), spo2(93, 1, 3)],
+    conditions: [condition('http://hl7.org/fhir/sid/icd-10-cm', 'A41.9', { onsetDateTime: ago(20) })],
+    expected: {
+      grade: graded({ hypoxiaDomain: 2, feverPresent: true }),
+      outcome: { kind: 'no-card', reason: 'sepsis context without circulatory failure' },
     },
   },
   {
     name: 'data gap: CAR-T window but no vital signs in 24 h',
     vitals: [temp(37.0, 30)],
     meds: [carT],
-    expected: { grade: graded({}), outcome: { kind: 'data-gap-card', indicator: 'info' } },
+    expected: {
+      grade: graded({}),
+      outcome: { kind: 'data-gap-card', indicator: 'info', missing: 'vital-signs' },
+    },
   },
 ];
 
@@ -288,23 +324,24 @@ describe('ASTCT grade through assessCrs', () => {
       ...(c.patient && { patient: c.patient }),
     });
     const assessment = assessCrs({ data, now: NOW, rules: DEFAULT_RULE_CONFIG });
-    expect({ grade: assessment.grade, outcome: assessment.outcome }).toEqual(c.expected);
+    expect(assessment.grade).toMatchObject(c.expected.grade);
+    expect(assessment.outcome).toEqual(c.expected.outcome);
   });
 
   it('SpO2 below 90 uses the configured threshold; MAP < 65 counts as hypotension', () => {
     const data = patientData({
-      vitals: [temp(38.5, 1), obs('8478-0', 60, 'mm[Hg]', 1)],
+      vitals: [temp(38.5, 1), obs('8478-0', 60, 'mm[Hg]', 1), obs('8478-0', 62, 'mm[Hg]', 2)],
       medicationAdministrations: [carT],
     });
     const assessment = assessCrs({ data, now: NOW, rules: DEFAULT_RULE_CONFIG });
-    expect({ grade: assessment.grade, outcome: assessment.outcome }).toEqual({
+    expect({ grade: assessment.grade, outcome: assessment.outcome }).toMatchObject({
       grade: graded({
         grade: 2,
         hypotensionDomain: 2,
         feverPresent: true,
         basis: [
           'fever: 38.5 °C >= 38 °C',
-          'MAP 60 mmHg < 65 without vasopressors: hypotension domain grade 2',
+          'MAP 60 mmHg < 65 (2 readings) without vasopressors: hypotension domain grade 2',
         ],
       }),
       outcome: CRITICAL,

@@ -45,6 +45,8 @@ describe('medicationEvents', () => {
         matchedOn: `${FORMULARY}|NORE8/250N`,
         resourceType: 'MedicationAdministration',
         resourceId: 'ma1',
+        route: 'unknown',
+        infusion: true,
       },
     ]);
   });

@@ -105,18 +105,36 @@ const cases: { name: string; input: Observation[]; expected: NormalizedObservati
   },
   {
     name: 'an unknown unit is reported, not guessed',
-    input: [obs('8310-5', 39, 'K', 1, { id: 't6' })],
+    input: [obs('8310-5', 39, '[degR]', 1, { id: 't6' })],
     expected: {
       ...empty,
       ignored: [
         {
           kind: 'temperature',
           reason: 'unknown-unit',
-          detail: 'unit "K" is not a known unit for temperature: not guessed',
+          detail: 'unit "[degR]" is not a known unit for temperature: not guessed',
           time: ago(1),
           value: 39,
-          unit: 'K',
+          unit: '[degR]',
           source: { resourceId: 't6', system: LOINC, code: '8310-5' },
+        },
+      ],
+    },
+  },
+  {
+    name: 'kelvin is converted: 312.15 K = 39 °C',
+    input: [obs('8329-5', 312.15, 'K', 1, { id: 't7' })],
+    expected: {
+      ...empty,
+      readings: [
+        {
+          kind: 'temperature',
+          value: 39,
+          unit: 'Cel',
+          time: ago(1),
+          timeSource: 'effectiveDateTime',
+          source: { resourceId: 't7', system: LOINC, code: '8329-5' },
+          original: { value: 312.15, unit: 'K' },
         },
       ],
     },

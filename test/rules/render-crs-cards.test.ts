@@ -40,7 +40,7 @@ const carT = admin(AXI_CEL, 3 * 24);
 describe('renderCrsCards', () => {
   it('grade 2 after axi-cel: the whole card', () => {
     const { cards } = render(
-      [temp(39.1, 2, { id: 't' }), bp(84, 50, 1, '85354-9', 'b'), weight(70, 48)],
+      [temp(39.1, 2, { id: 't' }), bp(84, 50, 1, '85354-9', 'b'), bp(86, 52, 3), weight(70, 48)],
       [carT],
       'enc1',
     );
@@ -151,7 +151,7 @@ describe('renderCrsCards', () => {
                   encounter: { reference: 'Encounter/enc1' },
                   reasonCode: [
                     {
-                      text: 'Infection work-up: CRS-consistent or shock physiology (crs-sentinel, advisory)',
+                      text: 'Infection work-up: hypotension, hypoxia or fever (crs-sentinel, advisory)',
                     },
                   ],
                 },
@@ -196,6 +196,7 @@ describe('renderCrsCards', () => {
         ],
         extension: {
           'org.crs-sentinel.assessment': {
+            cardKind: 'crs',
             grade: 2,
             scale: 'ASTCT-2019',
             context: ['car-t'],
@@ -206,13 +207,15 @@ describe('renderCrsCards', () => {
             window: 'high-attention',
             hypotensionDomain: 2,
             hypoxiaDomain: 0,
+            crsOnset: ago(2),
+            ageYears: 60,
             feverPresent: true,
             highestTemperatureCelsius: 39.1,
             lowestSystolicMmHg: 84,
             countedVasopressors: 0,
             oxygenSupport: 'none',
             dataGaps: ['no-spo2'],
-            tocilizumab: { dosesIn24h: 0, dosesTotal: 0, draftOffered: true },
+            tocilizumab: { dosesIn24h: 0, dosesTotal: 0, draftOffered: true, doseMg: 560, mgPerKg: 8 },
           },
         },
       },
@@ -267,7 +270,7 @@ describe('renderCrsCards', () => {
     },
   ];
   it.each(limitCases)('tocilizumab limits: $name', ({ meds, weightKg, expected }) => {
-    const { cards } = render([temp(39.1, 2), bp(84, 50, 1), weight(weightKg, 24)], meds);
+    const { cards } = render([temp(39.1, 2), bp(84, 50, 1), bp(85, 50, 3), weight(weightKg, 24)], meds);
     checkCard(cards[0]!);
     const labels = (cards[0]!.suggestions ?? []).map((s) => s.label);
     expect(labels).toEqual([
@@ -288,7 +291,7 @@ describe('renderCrsCards', () => {
       ],
     ]);
     checkCard(cards[0]!);
-    expect(cards[0]!.detail).toContain('teclistamab has its own CRS management algorithm');
+    expect(cards[0]!.detail).toContain('Teclistamab has its own CRS management algorithm');
   });
 
   it('data gap: an info card instead of silence', () => {
@@ -306,6 +309,7 @@ describe('renderCrsCards', () => {
         extension: {
           'org.crs-sentinel.data-gap': {
             context: ['car-t'],
+            missing: 'vital-signs',
             dataGaps: ['no-vital-signs', 'no-body-weight'],
             agent: { id: 'axicabtagene-ciloleucel', name: 'axicabtagene ciloleucel', kind: 'car-t' },
             latestDose: ago(72),
@@ -317,6 +321,22 @@ describe('renderCrsCards', () => {
       },
     ]);
     checkCard(cards[0]!);
+  });
+
+  it('tocilizumab doses of the episode count; those before the infusion do not', () => {
+    const beforeInfusion = [
+      admin(TOCILIZUMAB, 30 * 24),
+      admin(TOCILIZUMAB, 25 * 24),
+      admin(TOCILIZUMAB, 20 * 24),
+      admin(TOCILIZUMAB, 10 * 24),
+    ];
+    const { cards } = render(
+      [temp(39.1, 2), bp(84, 50, 1), bp(85, 50, 3), weight(25, 24)],
+      [carT, ...beforeInfusion],
+    );
+    expect((cards[0]!.suggestions ?? []).map((s) => s.label)).toContain(
+      'Draft tocilizumab 300 mg IV (12 mg/kg x 25 kg), for review',
+    );
   });
 
   it('no CRS-consistent finding: no card', () => {

@@ -20,14 +20,16 @@ describe('resolveRuleConfig', () => {
 
   it('merges nested partial overrides over the defaults', () => {
     expect(
-      resolveRuleConfig({ recentWindowHours: 12, thresholds: { paediatric: { maxAgeYears: 12 } } }),
+      resolveRuleConfig({
+        recentWindowHours: 12,
+        thresholds: { spo2Below: 92 },
+        hypotension: { confirmReadings: 3 },
+      }),
     ).toEqual({
       ...DEFAULT_RULE_CONFIG,
       recentWindowHours: 12,
-      thresholds: {
-        ...DEFAULT_RULE_CONFIG.thresholds,
-        paediatric: { ...DEFAULT_RULE_CONFIG.thresholds.paediatric, maxAgeYears: 12 },
-      },
+      thresholds: { ...DEFAULT_RULE_CONFIG.thresholds, spo2Below: 92 },
+      hypotension: { ...DEFAULT_RULE_CONFIG.hypotension, confirmReadings: 3 },
     });
   });
 

@@ -34,7 +34,25 @@ interface Case {
   expected: SepsisContext | undefined;
 }
 
-const noPhysiology = { antibiotics: [], sirsCriteria: [], qsofaCriteria: [] };
+const noPhysiology = {
+  antibiotics: [],
+  notCounted: [],
+  sirsCriteria: [],
+  qsofaCriteria: [],
+  infectionSigns: [],
+};
+const sirsVitals = [temp(38.6, 2), obs('8867-4', 112, '/min', 2), obs('9279-1', 24, '/min', 2)];
+const iv = (ma: MedicationAdministration): MedicationAdministration => ({
+  ...ma,
+  dosage: { route: { coding: [{ system: 'http://snomed.info/sct', code: '47625008' }] } },
+});
+const culture = (hoursAgo: number): Observation => ({
+  resourceType: 'Observation',
+  id: `culture-${hoursAgo}`,
+  status: 'preliminary',
+  code: { coding: [{ system: 'http://loinc.org', code: '600-7' }] },
+  effectiveDateTime: ago(hoursAgo),
+});
 
 const cases: Case[] = [
   {
@@ -86,21 +104,126 @@ const cases: Case[] = [
     expected: undefined,
   },
   {
-    name: 'antibiotics in 72 h with SIRS and qSOFA physiology (each rule named)',
-    meds: [admin(named('Vancomycin 1 g IV'), 10)],
-    vitals: [temp(38.6, 2), obs('8867-4', 112, '/min', 2), obs('9279-1', 24, '/min', 2), bp(96, 50, 2)],
+    name: 'a treatment antibiotic in 72 h with SIRS and qSOFA physiology (each rule named)',
+    meds: [admin(named('Cefepime 2 g IV'), 10)],
+    vitals: [...sirsVitals, bp(96, 50, 2)],
     expected: {
-      rulesFired: ['antibiotics-with-sirs', 'antibiotics-with-qsofa'],
+      rulesFired: ['suspected-infection-with-sirs', 'suspected-infection-with-qsofa'],
       diagnoses: [],
-      antibiotics: [{ id: 'vancomycin', name: 'vancomycin', lastGiven: ago(10) }],
+      antibiotics: [
+        {
+          id: 'cefepime',
+          name: 'cefepime',
+          intent: 'treatment',
+          firstGiven: ago(10),
+          lastGiven: ago(10),
+          basis: 'treatment agent',
+        },
+      ],
+      notCounted: [],
       sirsCriteria: ['temperature 38.6 °C > 38', 'heart rate 112/min > 90', 'respiratory rate 24/min > 20'],
       qsofaCriteria: ['respiratory rate 24/min >= 22', 'SBP 96 mmHg <= 100'],
+      infectionSigns: [],
     },
   },
   {
     name: 'antibiotics 4 days ago do not make a context',
     meds: [admin(named('cefepime'), 96)],
     vitals: [temp(38.6, 2), obs('8867-4', 112, '/min', 2)],
+    expected: undefined,
+  },
+  {
+    name: 'prophylaxis alone (levofloxacin, acyclovir, fluconazole) with SIRS is no context',
+    meds: [
+      admin(named('Levofloxacin 500 mg'), 10),
+      admin(named('Acyclovir 400 mg'), 10),
+      admin(named('Fluconazole'), 10),
+    ],
+    vitals: sirsVitals,
+    expected: undefined,
+  },
+  {
+    name: 'vancomycin with no route may be oral: not systemic, no context',
+    meds: [admin(named('Vancomycin'), 10)],
+    vitals: sirsVitals,
+    expected: undefined,
+  },
+  {
+    name: 'perioperative cefazolin (16 h) is no context; continued 60 h it is',
+    meds: [
+      iv(admin(named('Cefazolin 2 g'), 16)),
+      iv(admin(named('Cefazolin 2 g'), 8)),
+      iv(admin(named('Cefazolin 2 g'), 1)),
+    ],
+    vitals: sirsVitals,
+    expected: undefined,
+  },
+  {
+    name: 'cefazolin continued for 60 h counts as treatment',
+    meds: [iv(admin(named('Cefazolin 2 g'), 61)), iv(admin(named('Cefazolin 2 g'), 1))],
+    vitals: sirsVitals,
+    expected: {
+      rulesFired: ['suspected-infection-with-sirs'],
+      diagnoses: [],
+      antibiotics: [
+        {
+          id: 'cefazolin',
+          name: 'cefazolin',
+          intent: 'surgical-prophylaxis',
+          firstGiven: ago(61),
+          lastGiven: ago(1),
+          basis: 'continued 60 h, beyond surgical prophylaxis',
+        },
+      ],
+      notCounted: [],
+      sirsCriteria: ['temperature 38.6 °C > 38', 'heart rate 112/min > 90', 'respiratory rate 24/min > 20'],
+      qsofaCriteria: ['respiratory rate 24/min >= 22'],
+      infectionSigns: [],
+    },
+  },
+  {
+    name: 'levofloxacin paired with a blood culture counts (Seymour pairing)',
+    meds: [admin(named('Levofloxacin 750 mg IV'), 5)],
+    vitals: [...sirsVitals, culture(6)],
+    expected: {
+      rulesFired: ['suspected-infection-with-sirs'],
+      diagnoses: [],
+      antibiotics: [
+        {
+          id: 'levofloxacin',
+          name: 'levofloxacin',
+          intent: 'prophylaxis',
+          firstGiven: ago(5),
+          lastGiven: ago(5),
+          basis: 'paired with a culture',
+        },
+      ],
+      notCounted: [],
+      sirsCriteria: ['temperature 38.6 °C > 38', 'heart rate 112/min > 90', 'respiratory rate 24/min > 20'],
+      qsofaCriteria: ['respiratory rate 24/min >= 22'],
+      infectionSigns: [],
+    },
+  },
+  {
+    name: 'a vasopressor infusion with fever before any antimicrobial opens a context',
+    meds: [admin(named('Norepinephrine infusion'), 1, { status: 'in-progress', untilHoursAgo: -1 })],
+    vitals: [temp(38.9, 2)],
+    expected: {
+      rulesFired: ['vasopressor-with-infection-signs'],
+      diagnoses: [],
+      antibiotics: [],
+      notCounted: [],
+      sirsCriteria: ['temperature 38.9 °C > 38'],
+      qsofaCriteria: [],
+      infectionSigns: ['temperature 38.9 °C > 38'],
+    },
+  },
+  {
+    name: 'a sepsis diagnosis of a previous admission does not count on readmission',
+    conditions: [
+      condition(ICD10, 'A41.9', { recordedDate: ago(5 * 24), encounter: { reference: 'Encounter/prev' } }),
+    ],
+    encounters: [encounter('prev', 12 * 24, 5 * 24), encounter('now', 20)],
     expected: undefined,
   },
 ];
@@ -120,6 +243,11 @@ describe('findSepsisContext', () => {
       encounters: data.encounters,
       events: medicationEvents(data, NOW, rules.siteCodes),
       recent,
+      cultures: data.vitals
+        .filter((o) => o.id?.startsWith('culture'))
+        .map((o) => Date.parse(o.effectiveDateTime ?? '')),
+      age: { known: true, years: 60, days: 60 * 365, birthDate: '1970-01-01' },
+      therapyContext: false,
       now: NOW,
       ...(c.encounterId !== undefined && { encounterId: c.encounterId }),
       rules,

@@ -67,6 +67,7 @@ export function emptyPrefetch(): Record<string, null> {
     bodyWeight: null,
     labs: null,
     medicationAdministrations: null,
+    therapyAdministrations: null,
     conditions: null,
     procedures: null,
     encounters: null,

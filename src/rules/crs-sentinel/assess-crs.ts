@@ -3,9 +3,11 @@
  * Pipeline: normalize observations -> medication events -> therapy and sepsis context -> CRS
  * vitals in the recent window -> ASTCT grade -> supporting labs and tocilizumab limits -> outcome.
  */
-import { DAY_MS, HOUR_MS } from './fhir-values.js';
+import { cellTherapyDiagnoses } from './cell-therapy-diagnoses.js';
+import { cultureTimes } from './cultures.js';
+import { DAY_MS, HOUR_MS, timeMs } from './fhir-values.js';
 import { assessCrsVitals, type CrsVitals } from './crs-vitals.js';
-import { gradeCrs, type GradeResult } from './grade-crs.js';
+import { episodeStart, gradeCrs, type GradeResult } from './grade-crs.js';
 import { medicationEvents, type MedicationEvent } from './medication-events.js';
 import {
   items,
@@ -15,7 +17,8 @@ import {
   type ReadingHorizon,
   type Timed,
 } from './normalize-observations.js';
-import type { DataSetName, PatientData } from './patient-data.js';
+import { patientAge, type PatientAge } from './patient-age.js';
+import type { DataSetName, PatientData, UnusedResources } from './patient-data.js';
 import type { CrsRuleConfig } from './rule-config.js';
 import { VITAL_SIGN_KINDS } from './rule-tables.js';
 import { findSepsisContext, type SepsisContext } from './sepsis-context.js';
@@ -33,6 +36,7 @@ export interface DataGap {
     | 'no-heart-rate'
     | 'no-respiratory-rate'
     | 'no-body-weight'
+    | 'invalid-birth-date'
     | 'truncated';
   detail: string;
 }
@@ -44,15 +48,29 @@ export type TocilizumabSuggestion =
 export interface TocilizumabStatus {
   /** Limits applied (from the rule config), for display. */
   limits: { maxDoseMg: number; maxPer24h: number; maxTotal: number; minHours: number };
+  /** Doses of the current CRS episode (since its start), not every dose ever returned. */
   dosesIn24h: number;
   dosesTotal: number;
   lastDose?: string;
   suggestion: TocilizumabSuggestion;
 }
 
+/**
+ * The card the findings call for:
+ * - `crs-card`: an ASTCT grade in a CAR-T or bispecific context (warning at grade 1, critical from
+ *   grade 2 or with any vasopressor);
+ * - `afebrile-card`: in a therapy window, hypotension or hypoxia but no fever and no waiver: ASTCT
+ *   criteria not met (critical with a vasopressor or high-flow oxygen and above, else warning);
+ * - `sepsis-card`: a sepsis context (no therapy) with circulatory failure: a vasopressor infusion or
+ *   confirmed hypotension (critical with a vasopressor or lactate above the shock threshold);
+ * - `data-gap-card`: in a therapy window, no vital signs at all, or hypotension or hypoxia with no
+ *   usable temperature to grade it.
+ */
 export type CrsOutcome =
   | { kind: 'crs-card'; indicator: 'warning' | 'critical' }
-  | { kind: 'data-gap-card'; indicator: 'info' }
+  | { kind: 'afebrile-card'; indicator: 'warning' | 'critical' }
+  | { kind: 'sepsis-card'; indicator: 'warning' | 'critical' }
+  | { kind: 'data-gap-card'; indicator: 'info'; missing: 'vital-signs' | 'temperature' }
   | { kind: 'no-card'; reason: string };
 
 export interface CrsAssessment {
@@ -67,6 +85,7 @@ export interface CrsAssessment {
   /** Therapies seen but outside every window (e.g. an infusion 45 days ago). */
   pastTherapy: PastTherapy[];
   sepsis?: SepsisContext;
+  age: PatientAge;
   vitals: CrsVitals;
   grade: GradeResult;
   labs: SupportingLabs;
@@ -76,6 +95,8 @@ export interface CrsAssessment {
   ignoredReadings: IgnoredReading[];
   dataGaps: DataGap[];
   truncated: DataSetName[];
+  /** Resources received but not used (another patient's, unreadable). */
+  unused: UnusedResources[];
   outcome: CrsOutcome;
 }
 
@@ -91,23 +112,29 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
   const nowMs = now.getTime();
   const windowStartMs = nowMs - rules.recentWindowHours * HOUR_MS;
   const events = medicationEvents(data, now, rules.siteCodes);
-  const therapy = findTherapyContexts(events, now, rules);
+  const diagnoses = cellTherapyDiagnoses(data.conditions, rules.siteCodes, nowMs);
+  const therapy = findTherapyContexts(events, now, rules, diagnoses);
   const referenceTime = latestTherapyDose(therapy.contexts);
+  const episodeStartMs = episodeStart(therapy.contexts, nowMs, rules);
   const observations = normalizeTimedObservations(
     data.vitals.concat(data.labs),
     rules.siteCodes,
-    readingHorizon(windowStartMs, referenceTime, nowMs, rules),
+    readingHorizon(windowStartMs, referenceTime, episodeStartMs, nowMs, rules),
   );
   const inWindow = ({ ms }: Timed<unknown>): boolean =>
     ms === undefined || (ms >= windowStartMs && ms <= nowMs);
   const readings = items(observations.readings);
   const recent = items(observations.readings.filter(inWindow));
   const devices = items(observations.devices.filter(inWindow));
+  const age = patientAge(data.patient, now);
   const sepsis = findSepsisContext({
     conditions: data.conditions,
     encounters: data.encounters,
     events,
     recent,
+    cultures: cultureTimes(data.labs.concat(data.vitals), rules.siteCodes),
+    age,
+    therapyContext: therapy.contexts.length > 0,
     now,
     ...(input.encounterId !== undefined && { encounterId: input.encounterId }),
     rules,
@@ -116,22 +143,14 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
     ...therapy.contexts.map((c) => c.kind),
     ...(sepsis ? ['sepsis' as const] : []),
   ];
-  const vitals = assessCrsVitals({
-    recent,
-    devices,
-    events,
-    ...(data.patient && { patient: data.patient }),
-    now,
-    windowStartMs,
-    rules,
-  });
+  const vitals = assessCrsVitals({ recent, devices, events, age, now, windowStartMs, rules });
   const grade = gradeCrs({
     vitals,
     events,
     now,
-    therapyContext: therapy.contexts.length > 0,
-    sepsisContext: sepsis !== undefined,
-    ...(referenceTime !== undefined && { referenceTime }),
+    therapy: therapy.contexts,
+    temperatures: readings.filter((r) => r.kind === 'temperature' && timeMs(r.time) <= nowMs),
+    crsDiagnoses: diagnoses,
     rules,
   });
   const labs = supportingLabs({
@@ -144,8 +163,28 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
     rules,
   });
   const latestWeight = latestReading(observations.readings, 'body-weight', nowMs);
-  const tocilizumab = tocilizumabStatus(events, nowMs, therapy.contexts, grade, latestWeight, rules);
-  const dataGaps = findDataGaps(vitals, recent, latestWeight, therapy.contexts.length > 0, data.truncated);
+  const outcome = decideOutcome(grade, vitals, therapy.contexts, sepsis, recent, labs);
+  const weightProblem = newerUnusableWeight(items(observations.ignored), latestWeight, nowMs);
+  const tocilizumab = tocilizumabStatus({
+    events,
+    nowMs,
+    therapy: therapy.contexts,
+    grade,
+    outcome,
+    age,
+    episodeStartMs,
+    weight: latestWeight,
+    weightProblem,
+    rules,
+  });
+  const dataGaps = findDataGaps(
+    vitals,
+    recent,
+    latestWeight,
+    therapy.contexts.length > 0,
+    age,
+    data.truncated,
+  );
   return {
     now: now.toISOString(),
     ...(data.patient?.id !== undefined && { patientId: data.patient.id }),
@@ -155,6 +194,7 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
     therapy: therapy.contexts,
     pastTherapy: therapy.past,
     ...(sepsis && { sepsis }),
+    age,
     vitals,
     grade,
     labs,
@@ -163,7 +203,8 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
     ignoredReadings: items(observations.ignored.filter(inWindow)),
     dataGaps,
     truncated: [...data.truncated],
-    outcome: decideOutcome(grade, vitals, therapy.contexts, sepsis, recent, rules),
+    unused: [...data.unused],
+    outcome,
   };
 }
 
@@ -175,13 +216,21 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
 function readingHorizon(
   windowStartMs: number,
   referenceTime: string | undefined,
+  episodeStartMs: number | undefined,
   nowMs: number,
   rules: CrsRuleConfig,
 ): ReadingHorizon {
   const { fromMs } = labRange(referenceTime, nowMs, rules);
   return {
     sinceMs: windowStartMs,
-    earlier: { 'body-weight': Number.NEGATIVE_INFINITY, 'il-6': fromMs, crp: fromMs, ferritin: fromMs },
+    earlier: {
+      'body-weight': Number.NEGATIVE_INFINITY,
+      'il-6': fromMs,
+      crp: fromMs,
+      ferritin: fromMs,
+      // Fevers since the episode start: "CRS was present" for the ASTCT fever rule.
+      ...(episodeStartMs !== undefined && { temperature: episodeStartMs }),
+    },
   };
 }
 
@@ -210,37 +259,75 @@ function decideOutcome(
   therapy: readonly TherapyContext[],
   sepsis: SepsisContext | undefined,
   recent: readonly Reading[],
-  rules: CrsRuleConfig,
+  labs: SupportingLabs,
 ): CrsOutcome {
-  if (!therapy.length && !sepsis)
-    return { kind: 'no-card', reason: 'no CAR-T, bispecific or sepsis context' };
-  if (grade.grade !== 'none') {
-    const sepsisOnly = therapy.length === 0;
-    if (sepsisOnly && grade.grade < rules.sepsis.minimumCardGrade) {
-      return {
-        kind: 'no-card',
-        reason: `sepsis context only and grade ${grade.grade} is below the card threshold ${rules.sepsis.minimumCardGrade}`,
-      };
+  const pressor = vitals.vasopressors.agents.length > 0;
+  if (therapy.length) {
+    if (grade.grade !== 'none') {
+      const critical = grade.grade >= 2 || pressor;
+      return { kind: 'crs-card', indicator: critical ? 'critical' : 'warning' };
     }
-    const critical = grade.grade >= 2 || vitals.vasopressors.agents.length > 0;
-    return { kind: 'crs-card', indicator: critical ? 'critical' : 'warning' };
+    const hasVitals = recent.some((r) => VITAL_SIGN_KINDS.includes(r.kind));
+    if (!hasVitals) return { kind: 'data-gap-card', indicator: 'info', missing: 'vital-signs' };
+    if (grade.afebrilePhysiology) {
+      if (!recent.some((r) => r.kind === 'temperature'))
+        return { kind: 'data-gap-card', indicator: 'info', missing: 'temperature' };
+      const severe = pressor || grade.hypoxiaDomain >= 3;
+      return { kind: 'afebrile-card', indicator: severe ? 'critical' : 'warning' };
+    }
+    return { kind: 'no-card', reason: 'no CRS-consistent finding in the recent window' };
   }
-  const hasVitals = recent.some((r) => VITAL_SIGN_KINDS.includes(r.kind));
-  if (therapy.length && !hasVitals) return { kind: 'data-gap-card', indicator: 'info' };
-  return { kind: 'no-card', reason: 'no CRS-consistent finding in the recent window' };
+  if (!sepsis) return { kind: 'no-card', reason: 'no CAR-T, bispecific or sepsis context' };
+  // A sepsis-context card is about circulatory failure; oxygen alone never makes one.
+  if (pressor) return { kind: 'sepsis-card', indicator: 'critical' };
+  if (vitals.hypotension.present) {
+    const lactate = labs.lactate?.aboveShockThreshold === true;
+    return { kind: 'sepsis-card', indicator: lactate ? 'critical' : 'warning' };
+  }
+  return { kind: 'no-card', reason: 'sepsis context without circulatory failure' };
 }
 
-function tocilizumabStatus(
-  events: readonly MedicationEvent[],
+/** A weight Observation newer than the one used that could not be read: no dose from an older one. */
+function newerUnusableWeight(
+  ignored: readonly IgnoredReading[],
+  used: Reading | undefined,
   nowMs: number,
-  therapy: readonly TherapyContext[],
-  grade: GradeResult,
-  weight: Reading | undefined,
-  rules: CrsRuleConfig,
-): TocilizumabStatus {
+): string | undefined {
+  const usedMs = used ? timeMs(used.time) : Number.NEGATIVE_INFINITY;
+  const problem = ignored
+    .filter((r) => r.kind === 'body-weight' && (r.reason === 'implausible' || r.reason === 'unknown-unit'))
+    .filter((r) => r.time !== undefined && timeMs(r.time) > usedMs && timeMs(r.time) <= nowMs)
+    .pop();
+  return problem ? `the latest body weight cannot be used (${problem.detail})` : undefined;
+}
+
+interface TocilizumabInput {
+  events: readonly MedicationEvent[];
+  nowMs: number;
+  therapy: readonly TherapyContext[];
+  grade: GradeResult;
+  outcome: CrsOutcome;
+  age: PatientAge;
+  episodeStartMs: number | undefined;
+  weight: Reading | undefined;
+  weightProblem: string | undefined;
+  rules: CrsRuleConfig;
+}
+
+/**
+ * Tocilizumab for CRS [ACTEMRA label, CRS indication; Kymriah label]: 12 mg/kg under 30 kg,
+ * 8 mg/kg from 30 kg, whatever the product; at most 800 mg; from 2 years of age; up to 3 more
+ * doses at least 8 h apart, at most 3 in 24 h and 4 in total per CRS episode (doses of an earlier
+ * episode or for arthritis do not count).
+ */
+function tocilizumabStatus(input: TocilizumabInput): TocilizumabStatus {
+  const { nowMs, rules } = input;
   const t = rules.tocilizumab;
-  const doses = events.filter((e) => e.medicationClass === 'tocilizumab');
-  const dosesIn24h = doses.filter((e) => Date.parse(e.start) >= nowMs - DAY_MS).length;
+  const episodeFrom = input.episodeStartMs ?? Number.POSITIVE_INFINITY;
+  const doses = input.events.filter(
+    (e) => e.medicationClass === 'tocilizumab' && timeMs(e.start) >= episodeFrom && timeMs(e.start) <= nowMs,
+  );
+  const dosesIn24h = doses.filter((e) => timeMs(e.start) >= nowMs - DAY_MS).length;
   const lastDose = doses
     .map((e) => e.start)
     .sort()
@@ -260,21 +347,28 @@ function tocilizumabStatus(
     ...counts,
     suggestion: { allowed: false, reason },
   });
-  if (!therapy.length) return block('no CAR-T or bispecific context (tocilizumab is not a sepsis treatment)');
-  if (grade.grade === 'none' || grade.grade < 2) return block('guidelines consider tocilizumab from grade 2');
+  if (!input.therapy.length)
+    return block('no CAR-T or bispecific context: tocilizumab is not a sepsis treatment');
+  if (input.outcome.kind !== 'crs-card' || input.grade.grade === 'none' || input.grade.grade < 2)
+    return block('guidelines consider tocilizumab from CRS grade 2');
+  if (!input.age.known)
+    return block(`${input.age.detail}; tocilizumab for CRS is labelled from ${t.minAgeYears} years`);
+  if (input.age.years < t.minAgeYears)
+    return block(
+      `the patient is under ${t.minAgeYears} years: tocilizumab for CRS is labelled from ${t.minAgeYears} years of age`,
+    );
   if (dosesIn24h >= t.maxDosesPer24h)
     return block(`${dosesIn24h} doses already in 24 h (limit ${t.maxDosesPer24h})`);
   if (doses.length >= t.maxDosesTotal)
-    return block(`${doses.length} doses already given (limit ${t.maxDosesTotal} in total)`);
-  if (lastDose !== undefined && nowMs - Date.parse(lastDose) < t.minHoursBetweenDoses * HOUR_MS) {
+    return block(`${doses.length} doses already given in this CRS episode (limit ${t.maxDosesTotal})`);
+  if (lastDose !== undefined && nowMs - timeMs(lastDose) < t.minHoursBetweenDoses * HOUR_MS)
     return block(`last dose less than ${t.minHoursBetweenDoses} h ago`);
-  }
-  if (!weight) return block('no body weight recorded: dose cannot be computed');
-  if (nowMs - Date.parse(weight.time) > t.weightMaxAgeDays * DAY_MS) {
+  if (input.weightProblem !== undefined) return block(`${input.weightProblem}: dose cannot be computed`);
+  const weight = input.weight;
+  if (!weight) return block('no usable body weight recorded: dose cannot be computed');
+  if (nowMs - timeMs(weight.time) > t.weightMaxAgeDays * DAY_MS)
     return block(`latest body weight is older than ${t.weightMaxAgeDays} days`);
-  }
-  const underThirtyTisaCel = weight.value < 30 && therapy.some((c) => c.agent.id === 'tisagenlecleucel');
-  const mgPerKg = underThirtyTisaCel ? t.mgPerKgUnder30Kg : t.mgPerKg;
+  const mgPerKg = weight.value < t.lowWeightKg ? t.mgPerKgUnder30Kg : t.mgPerKg;
   const raw = Math.round(weight.value * mgPerKg);
   const doseMg = Math.min(raw, t.maxDoseMg);
   return {
@@ -295,6 +389,7 @@ function findDataGaps(
   recent: readonly Reading[],
   weight: Reading | undefined,
   therapyContext: boolean,
+  age: PatientAge,
   truncated: readonly DataSetName[],
 ): DataGap[] {
   const gaps: DataGap[] = [];
@@ -311,7 +406,12 @@ function findDataGaps(
       gaps.push({ code: 'no-spo2', detail: 'no usable SpO2 in the recent window' });
   }
   if (therapyContext && !weight)
-    gaps.push({ code: 'no-body-weight', detail: 'no body weight: weight-based doses cannot be computed' });
+    gaps.push({
+      code: 'no-body-weight',
+      detail: 'no usable body weight: weight-based doses cannot be computed',
+    });
+  if (!age.known && age.reason === 'invalid-birth-date')
+    gaps.push({ code: 'invalid-birth-date', detail: age.detail });
   for (const set of truncated) {
     gaps.push({
       code: 'truncated',

@@ -54,8 +54,10 @@ export const crsCardTemplateSchema = z.strictObject({
   source: z.strictObject({ label: z.string().min(1), url: z.url({ protocol: /^https$/ }), topic: coding }),
   summary: z.strictObject({
     therapy: text,
+    afebrile: text,
     sepsis: text,
     dataGap: text,
+    dataGapTemperature: text,
   }),
   contextPhrase: z.strictObject({
     carT: text,
@@ -69,6 +71,12 @@ export const crsCardTemplateSchema = z.strictObject({
     labsHeading: text,
     considerHeading: text,
     infectionWorkup: text,
+    infectionWorkupSepsis: text,
+    afebrileBody: text,
+    afebrileConsider: text,
+    sepsisBody: text,
+    dataGapTemperatureBody: text,
+    notUsedHeading: text,
     tocilizumab: text,
     tocilizumabBlocked: text,
     steroidsGrade2: text,

@@ -2,9 +2,11 @@
  * CRS-consistent physiology in the recent window: fever, hypotension, vasopressors by agent, and
  * oxygen support class. [ASTCT] for the domains; thresholds from CrsRuleConfig.
  */
-import type { Patient } from 'fhir/r4';
+import { timeMs } from './fhir-values.js';
 import { overlaps, type MatchedBy, type MedicationEvent } from './medication-events.js';
 import type { OxygenDeviceReading, Reading } from './normalize-observations.js';
+import type { PatientAge } from './patient-age.js';
+import { paediatricBand } from './patient-age.js';
 import type { CrsRuleConfig } from './rule-config.js';
 import {
   VITAL_SIGN_KINDS,
@@ -24,14 +26,21 @@ export interface FeverFinding {
 }
 
 export interface HypotensionFinding {
+  /** Confirmed: enough readings below threshold at distinct times (rules.hypotension). */
   present: boolean;
   systolicBelow: number;
   /** MAP criterion (adults only). */
   meanArterialBelow?: number;
   /** Age in years when a paediatric threshold applied. */
   paediatricAgeYears?: number;
+  /** The Goldstein 2005 age band whose threshold applied. */
+  paediatricBand?: string;
   lowestSystolic?: Reading;
   lowestMeanArterial?: Reading;
+  /** Distinct times (confirmMinutes apart) with a reading below threshold. */
+  lowReadingTimes: number;
+  /** Readings needed to confirm. */
+  confirmReadings: number;
 }
 
 export interface VasoactiveAgent {
@@ -41,13 +50,18 @@ export interface VasoactiveAgent {
   countsTowardSeveral: boolean;
   /** Running at `now` (infusion period reaching now, or in-progress). */
   running: boolean;
+  /** Start of the earliest infusion of the agent in the window. */
+  since: string;
   lastSeen: string;
   matchedBy: MatchedBy;
   matchedOn: string;
 }
 
 export interface VasopressorFinding {
+  /** Systemic IV vasopressor infusions in the window: these count. */
   agents: VasoactiveAgent[];
+  /** Vasopressor doses seen that do not count, and why (IM epinephrine, a single IV push...). */
+  notCounted: { id: string; name: string; time: string; reason: string }[];
   /** Agents that count toward "several" (norepinephrine, epinephrine, phenylephrine, dopamine). */
   countedAgents: number;
   /** Inotropes seen (dobutamine, milrinone): shown, never counted. */
@@ -64,6 +78,8 @@ export interface OxygenFinding {
   lowestSpo2?: Reading;
   /** SpO2 below threshold with no support charted: treated as hypoxia needing support. [DESIGN] */
   hypoxiaWithoutSupport: boolean;
+  /** Positive pressure charted without any oxygen need (home CPAP on room air): not counted. */
+  positivePressureWithoutOxygenNeed: boolean;
 }
 
 export interface CrsVitals {
@@ -81,7 +97,7 @@ export interface CrsVitalsInput {
   recent: readonly Reading[];
   devices: readonly OxygenDeviceReading[];
   events: readonly MedicationEvent[];
-  patient?: Patient;
+  age: PatientAge;
   now: Date;
   windowStartMs: number;
   rules: CrsRuleConfig;
@@ -126,41 +142,58 @@ function feverFinding(recent: readonly Reading[], rules: CrsRuleConfig): FeverFi
   };
 }
 
-/** Whole years between birthDate and now, or undefined. */
-export function ageInYears(birthDate: string | undefined, now: Date): number | undefined {
-  if (birthDate === undefined) return undefined;
-  const match = /^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?/.exec(birthDate);
-  if (!match) return undefined;
-  const year = Number(match[1]);
-  const month = Number(match[2] ?? '1');
-  const day = Number(match[3] ?? '1');
-  let age = now.getUTCFullYear() - year;
-  const beforeBirthday =
-    now.getUTCMonth() + 1 < month || (now.getUTCMonth() + 1 === month && now.getUTCDate() < day);
-  if (beforeBirthday) age -= 1;
-  return age >= 0 ? age : undefined;
-}
-
 function hypotensionFinding(input: CrsVitalsInput): HypotensionFinding {
   const t = input.rules.thresholds;
-  const age = ageInYears(input.patient?.birthDate, input.now);
-  const paediatric = age !== undefined && age <= t.paediatric.maxAgeYears;
-  const systolicBelow = paediatric
-    ? t.paediatric.systolicBase + (age >= t.paediatric.minAgeYears ? t.paediatric.systolicPerYear * age : 0)
-    : t.systolicBelow;
+  const band = paediatricBand(input.age, input.rules);
+  const systolicBelow = band ? band.systolicBelow : t.systolicBelow;
   const lowestSystolic = extremeReading(byKind(input.recent, 'systolic-bp'), 'min');
   const lowestMeanArterial = extremeReading(byKind(input.recent, 'mean-arterial-pressure'), 'min');
-  const present =
-    (lowestSystolic !== undefined && lowestSystolic.value < systolicBelow) ||
-    (!paediatric && lowestMeanArterial !== undefined && lowestMeanArterial.value < t.meanArterialBelow);
+  const lowTimes: number[] = [];
+  for (const r of input.recent) {
+    const low =
+      (r.kind === 'systolic-bp' && r.value < systolicBelow) ||
+      (!band && r.kind === 'mean-arterial-pressure' && r.value < t.meanArterialBelow);
+    if (low) lowTimes.push(timeMs(r.time));
+  }
+  const lowReadingTimes = distinctTimes(lowTimes, input.rules.hypotension.confirmMinutes * 60_000);
+  const confirmReadings = input.rules.hypotension.confirmReadings;
   return {
-    present,
+    present: lowReadingTimes >= confirmReadings,
     systolicBelow,
-    ...(!paediatric && { meanArterialBelow: t.meanArterialBelow }),
-    ...(paediatric && { paediatricAgeYears: age }),
+    ...(!band && { meanArterialBelow: t.meanArterialBelow }),
+    ...(band && input.age.known && { paediatricAgeYears: input.age.years, paediatricBand: band.label }),
     ...(lowestSystolic && { lowestSystolic }),
     ...(lowestMeanArterial && { lowestMeanArterial }),
+    lowReadingTimes,
+    confirmReadings,
   };
+}
+
+/** How many of the instants are at least `gapMs` after the previous one counted. */
+function distinctTimes(times: number[], gapMs: number): number {
+  let count = 0;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const t of [...times].sort((a, b) => a - b)) {
+    if (count === 0 || t - last >= Math.max(gapMs, 1)) {
+      count++;
+      last = t;
+    }
+  }
+  return count;
+}
+
+/**
+ * Why a vasopressor dose does not count as "requiring vasopressors" [ASTCT; clinical reference
+ * section 1]: only systemic IV support for blood pressure counts. [DESIGN] a single IV push (a
+ * time point with no rate, period or infusion wording) is not sustained support: shown, not
+ * counted. An unknown route counts when the dose is an infusion (a drip is given IV).
+ */
+export function vasopressorExclusion(e: MedicationEvent): string | undefined {
+  if (e.route === 'local')
+    return 'not intravenous (e.g. IM, SC, nasal or eye): not a vasopressor for blood pressure';
+  if (e.route === 'enteral') return 'given by mouth or tube: not a vasopressor for blood pressure';
+  if (!e.infusion) return 'a single dose, not an infusion: not counted as vasopressor support';
+  return undefined;
 }
 
 function vasopressorFinding(
@@ -169,6 +202,7 @@ function vasopressorFinding(
   nowMs: number,
 ): VasopressorFinding {
   const agents = new Map<string, VasoactiveAgent>();
+  const notCounted = new Map<string, { id: string; name: string; time: string; reason: string }>();
   const inotropes = new Map<string, { id: string; name: string }>();
   for (const e of events) {
     if (
@@ -178,6 +212,16 @@ function vasopressorFinding(
       continue;
     if (e.medicationClass === 'inotrope') {
       inotropes.set(e.conceptId, { id: e.conceptId, name: e.name });
+      continue;
+    }
+    const excluded = vasopressorExclusion(e);
+    if (excluded !== undefined) {
+      notCounted.set(`${e.conceptId}|${excluded}`, {
+        id: e.conceptId,
+        name: e.name,
+        time: e.start,
+        reason: excluded,
+      });
       continue;
     }
     const lastSeen =
@@ -190,6 +234,7 @@ function vasopressorFinding(
       name: e.name,
       countsTowardSeveral: VASOACTIVES.find((v) => v.id === e.conceptId)?.countsTowardSeveral === true,
       running: running || previous?.running === true,
+      since: previous !== undefined && previous.since < e.start ? previous.since : e.start,
       lastSeen: latest ? lastSeen : previous.lastSeen,
       matchedBy: latest ? e.matchedBy : previous.matchedBy,
       matchedOn: latest ? e.matchedOn : previous.matchedOn,
@@ -198,6 +243,7 @@ function vasopressorFinding(
   const list = [...agents.values()].sort((a, b) => a.name.localeCompare(b.name));
   return {
     agents: list,
+    notCounted: [...notCounted.values()].filter((n) => !agents.has(n.id)),
     countedAgents: list.filter((a) => a.countsTowardSeveral).length,
     inotropes: [...inotropes.values()].sort((a, b) => a.name.localeCompare(b.name)),
   };
@@ -214,26 +260,37 @@ function oxygenFinding(
 ): OxygenFinding {
   let supportClass: OxygenSupportClass = 'none';
   const basis: string[] = [];
+  const highestFlow = extremeReading(byKind(recent, 'oxygen-flow'), 'max');
+  const highestFio2 = extremeReading(byKind(recent, 'fio2'), 'max');
+  const lowestSpo2 = extremeReading(byKind(recent, 'spo2'), 'min');
+  const hypoxic = lowestSpo2 !== undefined && lowestSpo2.value < rules.thresholds.spo2Below;
+  // Positive pressure is grade 4 only when it serves hypoxia now: home CPAP for sleep apnoea on
+  // room air is not (clinical reference section 1).
+  const oxygenNeed =
+    hypoxic ||
+    (highestFlow !== undefined && highestFlow.value > 0) ||
+    (highestFio2 !== undefined && highestFio2.value > 21);
+  let positivePressureWithoutOxygenNeed = false;
   for (const device of devices) {
     if (device.supportClass === 'none') continue;
+    if (device.supportClass === 'positive-pressure' && !oxygenNeed) {
+      positivePressureWithoutOxygenNeed = true;
+      continue;
+    }
     supportClass = worse(supportClass, device.supportClass);
     if (!basis.includes(device.text)) basis.push(device.text);
   }
-  const highestFlow = extremeReading(byKind(recent, 'oxygen-flow'), 'max');
   if (highestFlow && highestFlow.value > 0) {
     const flowClass =
       highestFlow.value <= rules.thresholds.lowFlowMaxLitresPerMinute ? 'low-flow' : 'high-flow';
     supportClass = worse(supportClass, flowClass);
     basis.push(`${highestFlow.value} L/min`);
   }
-  const highestFio2 = extremeReading(byKind(recent, 'fio2'), 'max');
   if (highestFio2 && highestFio2.value > 21) {
     // Supplemental oxygen at least; ASTCT grades by device and flow, not FiO2. [DESIGN]
     supportClass = worse(supportClass, 'low-flow');
     basis.push(`FiO2 ${highestFio2.value} %`);
   }
-  const lowestSpo2 = extremeReading(byKind(recent, 'spo2'), 'min');
-  const hypoxic = lowestSpo2 !== undefined && lowestSpo2.value < rules.thresholds.spo2Below;
   return {
     supportClass,
     basis,
@@ -242,5 +299,6 @@ function oxygenFinding(
     devices: [...devices],
     ...(lowestSpo2 && { lowestSpo2 }),
     hypoxiaWithoutSupport: hypoxic && supportClass === 'none',
+    positivePressureWithoutOxygenNeed,
   };
 }

@@ -21,7 +21,14 @@ import {
   ALL_MEDICATION_CONCEPTS,
   CAR_T_PRODUCTS,
   BISPECIFICS,
+  ENTERAL_ROUTE_WORDS,
   GIVEN_STATUSES,
+  INFUSION_WORDS,
+  IV_ROUTE_CODES,
+  IV_ROUTE_WORDS,
+  LOCAL_ANAESTHETIC_NAMES,
+  LOCAL_ROUTE_WORDS,
+  NON_IV_ROUTE_CODES,
   SYSTEM,
   type MedicationClass,
   type MedicationConcept,
@@ -38,7 +45,14 @@ export interface MedicationEvent {
   start: string;
   /** Infusion end; equal to start for a single dose; absent while an infusion runs open-ended. */
   end?: string;
-  status: 'completed' | 'in-progress';
+  status: 'completed' | 'in-progress' | 'stopped';
+  /**
+   * How it was given, from dosage.route, the dosage and product texts: `iv`; `enteral` (oral,
+   * tube); `local` (IM, SC, nasal, eye, topical, inhaled, ...); `unknown` when nothing says.
+   */
+  route: 'iv' | 'enteral' | 'local' | 'unknown';
+  /** Given as an infusion (a period, a rate, in progress, or said so), not a single dose. */
+  infusion: boolean;
   matchedBy: MatchedBy;
   /** What matched: "system|code" or the matched text. */
   matchedOn: string;
@@ -64,10 +78,25 @@ export function medicationEvents(data: PatientData, now: Date, siteCodes: SiteCo
     if (!GIVEN_STATUSES.includes(ma.status)) continue;
     const timing = timingOf(ma.effectiveDateTime, ma.effectivePeriod);
     if (!timing || timing.start > nowMs) continue;
-    for (const match of identifyAdministration(ma, data.medications, siteCodes, matches)) {
-      events.push(
-        toEvent(match, timing, ma.status as MedicationEvent['status'], 'MedicationAdministration', ma.id),
+    const found = identifyAdministration(ma, data.medications, siteCodes, matches);
+    if (!found.length) continue;
+    const words = administrationWords(ma, found, data.medications);
+    const route = routeOf(ma, words);
+    const infusion = isInfusion(ma, timing, words, found, siteCodes);
+    const withAnaesthetic = LOCAL_ANAESTHETIC_NAMES.some((n) => words.has(n));
+    for (const match of found) {
+      // "Lidocaine with epinephrine" is a local anaesthetic, never a vasopressor dose.
+      if (match.concept.medicationClass === 'vasopressor' && withAnaesthetic) continue;
+      const event = toEvent(
+        match,
+        timing,
+        ma.status as MedicationEvent['status'],
+        'MedicationAdministration',
+        ma.id,
       );
+      event.route = route;
+      event.infusion = infusion;
+      events.push(event);
     }
   }
   for (const procedure of data.procedures) {
@@ -103,6 +132,8 @@ function toEvent(
     matchedBy: match.matchedBy,
     matchedOn: match.matchedOn,
     resourceType,
+    route: 'unknown',
+    infusion: false,
   };
   if (timing.end !== undefined) event.end = isoTime(timing.end);
   if (resourceId !== undefined) event.resourceId = resourceId;
@@ -119,6 +150,84 @@ function timingOf(single: string | undefined, period: Period | undefined): Timin
   const end = parseFhirTime(period?.end);
   if (start !== undefined) return end !== undefined ? { start, end } : { start };
   return end !== undefined ? { start: end, end } : undefined;
+}
+
+/**
+ * The normalised words and two-word phrases an administration says about itself: dosage text,
+ * route, method, site and category texts, and the matched product texts (names like "Vancomycin
+ * Oral Liquid" or "Phenylephrine nasal spray" carry the route).
+ */
+function administrationWords(
+  ma: MedicationAdministration,
+  found: readonly ConceptMatch[],
+  bundled: readonly Medication[],
+): Set<string> {
+  const dosage = ma.dosage;
+  const reference = ma.medicationReference?.reference;
+  const medication = reference === undefined ? undefined : resolveMedication(reference, ma, bundled);
+  const texts = [
+    dosage?.text,
+    conceptWords(dosage?.route),
+    conceptWords(dosage?.method),
+    conceptWords(dosage?.site),
+    conceptWords(ma.category),
+    conceptWords(ma.medicationCodeableConcept),
+    ma.medicationReference?.display,
+    conceptWords(medication?.code),
+    conceptWords(medication?.form),
+    ...found.map((f) => (f.matchedBy === 'name' ? f.matchedOn : undefined)),
+  ];
+  const words = new Set<string>();
+  for (const text of texts) {
+    if (text === undefined || text === '') continue;
+    const parts = normaliseText(text).split(' ');
+    parts.forEach((w, i) => {
+      words.add(w);
+      if (i + 1 < parts.length) words.add(`${w} ${parts[i + 1] ?? ''}`);
+      if (i + 2 < parts.length) words.add(`${w} ${parts[i + 1] ?? ''} ${parts[i + 2] ?? ''}`);
+    });
+  }
+  return words;
+}
+
+function conceptWords(concept: CodeableConcept | undefined): string | undefined {
+  if (!concept) return undefined;
+  const parts = [concept.text, ...codingsOf(concept).flatMap((c) => [c.display, c.code])];
+  return parts.filter((p): p is string => typeof p === 'string').join(' ');
+}
+
+/** The route class: a coded route first, then route words in the texts. */
+function routeOf(ma: MedicationAdministration, words: ReadonlySet<string>): MedicationEvent['route'] {
+  for (const c of codingsOf(ma.dosage?.route)) {
+    if (c.system !== SYSTEM.snomed || c.code === undefined) continue;
+    if (IV_ROUTE_CODES.includes(c.code)) return 'iv';
+    const other = NON_IV_ROUTE_CODES[c.code];
+    if (other) return other;
+  }
+  if (LOCAL_ROUTE_WORDS.some((w) => words.has(w))) return 'local';
+  if (ENTERAL_ROUTE_WORDS.some((w) => words.has(w))) return 'enteral';
+  if (IV_ROUTE_WORDS.some((w) => words.has(w))) return 'iv';
+  return 'unknown';
+}
+
+/**
+ * An infusion, not a single dose: a period of some length or still open, a rate, status
+ * in-progress, infusion words, or a site code mapped as an infusion. [DESIGN] a single time point
+ * without any of these is a single (push) dose.
+ */
+function isInfusion(
+  ma: MedicationAdministration,
+  timing: Timing,
+  words: ReadonlySet<string>,
+  found: readonly ConceptMatch[],
+  siteCodes: SiteCodes,
+): boolean {
+  if (ma.status === 'in-progress') return true;
+  if (ma.effectivePeriod !== undefined && (timing.end === undefined || timing.end > timing.start))
+    return true;
+  if (ma.dosage?.rateQuantity !== undefined || ma.dosage?.rateRatio !== undefined) return true;
+  if (INFUSION_WORDS.some((w) => words.has(w))) return true;
+  return found.some((f) => f.matchedBy === 'site-code' && siteCodes.infusions.includes(f.matchedOn));
 }
 
 /** Every concept an administration gives (a mix can carry two), each once. */
@@ -229,11 +338,16 @@ export function matchConcept(
     const siteConcept = CONCEPT_BY_ID.get(siteCodes.medications[key] ?? '');
     if (siteConcept && among.includes(siteConcept))
       return [{ concept: siteConcept, matchedBy: 'site-code', matchedOn: key }];
+    const code = coding.code;
     if (system === SYSTEM.rxnorm) {
-      const code = coding.code;
       const rx = among.find((c) => c.rxnorm.includes(code));
       if (rx) return [{ concept: rx, matchedBy: 'rxnorm', matchedOn: key }];
     }
+    // HCPCS Q-codes and procedure codes also name cellular products on administrations.
+    const coded = among.find((c) =>
+      (c.procedureCodes ?? []).some((p) => p.system === system && p.code === code),
+    );
+    if (coded) return [{ concept: coded, matchedBy: 'procedure-code', matchedOn: key }];
   }
   const texts = [
     concept.text,

@@ -453,7 +453,7 @@ function boundsChecked(
   const shown = describeUnit(reading.unit);
   const converted = unit === reading.unit ? '' : ` (= ${reading.value} ${shown})`;
   const hint =
-    element.kind === 'temperature' && unit !== reading.unit && raw >= 25 && raw <= 45
+    element.kind === 'temperature' && /F\]?$/.test(unit) && raw >= 25 && raw <= 45
       ? ': looks like a °C value labelled °F'
       : '';
   return {

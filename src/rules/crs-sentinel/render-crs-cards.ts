@@ -10,6 +10,8 @@ import { fillTemplate, type CrsCardTemplate, type CrsCardTemplates } from './car
 import { describeUnit, type IgnoredReading, type Reading } from './normalize-observations.js';
 import { SYSTEM } from './rule-tables.js';
 import { hypotensionText } from './grade-crs.js';
+import type { UnusedResources } from './patient-data.js';
+import type { SepsisRule } from './sepsis-context.js';
 import type { TherapyContext } from './therapy-context.js';
 
 export const ASSESSMENT_EXTENSION = 'org.crs-sentinel.assessment';
@@ -21,59 +23,92 @@ export function renderCrsCards(
   templates: CrsCardTemplates,
   newUuid: () => string,
 ): CdsCard[] {
-  switch (assessment.outcome.kind) {
+  const outcome = assessment.outcome;
+  switch (outcome.kind) {
     case 'crs-card':
-      return [crsCard(assessment, assessment.outcome.indicator, templates, newUuid)];
+    case 'afebrile-card':
+    case 'sepsis-card':
+      return [findingCard(assessment, outcome.kind, outcome.indicator, templates, newUuid)];
     case 'data-gap-card':
-      return [dataGapCard(assessment, templates, newUuid)];
+      return [dataGapCard(assessment, outcome.missing, templates, newUuid)];
     case 'no-card':
       return [];
   }
 }
 
-function crsCard(
+export type FindingCardKind = 'crs-card' | 'afebrile-card' | 'sepsis-card';
+
+/** The card kind as named in the assessment extension. */
+const CARD_KIND: Record<FindingCardKind, string> = {
+  'crs-card': 'crs',
+  'afebrile-card': 'afebrile-physiology',
+  'sepsis-card': 'sepsis-circulation',
+};
+
+function findingCard(
   a: CrsAssessment,
+  kind: FindingCardKind,
   indicator: 'warning' | 'critical',
   templates: CrsCardTemplates,
   newUuid: () => string,
 ): CdsCard {
   const t = templates.crs;
   const uuid = newUuid();
-  const suggestions = suggestionsFor(a, t, newUuid);
+  const suggestions = suggestionsFor(a, kind, t, newUuid);
   return {
     uuid,
-    summary: summaryFor(a, t),
-    detail: detailFor(a, t),
+    summary: summaryFor(a, kind, t),
+    detail: detailFor(a, kind, t),
     indicator,
     source: { label: t.source.label, url: t.source.url, topic: t.source.topic },
     ...(suggestions.length && { suggestions, selectionBehavior: 'any' as const }),
     overrideReasons: t.overrideReasons.map((r): CdsCoding => ({ ...r })),
-    links: linksFor(a, templates),
-    extension: { [ASSESSMENT_EXTENSION]: assessmentExtension(a) },
+    links: linksFor(a, kind, templates),
+    extension: { [ASSESSMENT_EXTENSION]: assessmentExtension(a, CARD_KIND[kind]) },
   };
 }
 
-function dataGapCard(a: CrsAssessment, templates: CrsCardTemplates, newUuid: () => string): CdsCard {
+function dataGapCard(
+  a: CrsAssessment,
+  missing: 'vital-signs' | 'temperature',
+  templates: CrsCardTemplates,
+  newUuid: () => string,
+): CdsCard {
   const t = templates.crs;
   const therapy = a.therapy[0];
   const hours = Math.round((Date.parse(a.now) - Date.parse(a.windowStart)) / 3_600_000);
   const context = therapy ? contextPhrase(therapy, t) : 'sepsis context';
+  const evidence = physiologyItems(a, false).join(', ');
+  const summary =
+    missing === 'temperature'
+      ? fillTemplate(t.summary.dataGapTemperature, { hours, context, evidence })
+      : fillTemplate(t.summary.dataGap, { hours, context });
+  const body =
+    missing === 'temperature'
+      ? [
+          fillTemplate(t.detail.dataGapTemperatureBody, { window: formatTime(a.windowStart), evidence }),
+          `**${t.detail.evidenceHeading}** (since ${formatTime(a.windowStart)})\n\n${evidenceTable(a)}`,
+        ]
+      : [fillTemplate(t.detail.dataGapBody, { window: formatTime(a.windowStart) })];
   return {
     uuid: newUuid(),
-    summary: fit(fillTemplate(t.summary.dataGap, { hours, context })),
+    summary: fit(summary),
     detail: [
-      fillTemplate(t.detail.dataGapBody, { window: formatTime(a.windowStart) }),
+      ...body,
       therapyLine(a),
+      missingSection(a, t.detail.missingHeading),
+      notUsedSection(a, t.detail.notUsedHeading),
       `*${fillTemplate(t.detail.advisory, {})}*`,
     ]
       .filter((line) => line !== '')
       .join('\n\n'),
     indicator: 'info',
     source: { label: t.source.label, url: t.source.url, topic: t.source.topic },
-    links: linksFor(a, templates),
+    links: linksFor(a, 'crs-card', templates),
     extension: {
       [DATA_GAP_EXTENSION]: {
         context: a.contexts,
+        missing,
         dataGaps: a.dataGaps.map((g) => g.code),
         ...therapyFields(a),
       },
@@ -85,50 +120,74 @@ function dataGapCard(a: CrsAssessment, templates: CrsCardTemplates, newUuid: () 
 // Summary
 // ---------------------------------------------------------------------------------------------
 
-function summaryFor(a: CrsAssessment, t: CrsCardTemplate): string {
+function summaryFor(a: CrsAssessment, kind: FindingCardKind, t: CrsCardTemplate): string {
   const grade = String(a.grade.grade);
   const therapy = a.therapy[0];
-  const evidence = evidenceItems(a);
-  const build = (items: string[]): string =>
-    therapy
-      ? fillTemplate(t.summary.therapy, {
-          grade,
-          evidence: items.join(', '),
-          context: contextPhrase(therapy, t),
-        })
-      : fillTemplate(t.summary.sepsis, { grade, evidence: items.join(', ') });
-  // Drop the least important evidence until the summary fits (CDS Hooks: < 140 characters).
-  for (let n = evidence.length; n > 0; n--) {
-    const summary = build(evidence.slice(0, n));
-    if (summary.length <= SUMMARY_MAX) return summary;
+  const context = therapy ? contextPhrase(therapy, t) : '';
+  const build = (items: readonly string[]): string => {
+    const evidence = items.join(', ');
+    if (kind === 'sepsis-card') return fillTemplate(t.summary.sepsis, { evidence });
+    if (kind === 'afebrile-card') return capitalise(fillTemplate(t.summary.afebrile, { evidence, context }));
+    return fillTemplate(t.summary.therapy, { grade, evidence, context });
+  };
+  // Drop the least important evidence until the summary fits (CDS Hooks: < 140 characters); then
+  // say the same findings shorter ("2 vasopressors"), so the finding that set the grade stays.
+  for (const compact of [false, true]) {
+    const evidence = kind === 'crs-card' ? evidenceItems(a, compact) : physiologyItems(a, compact);
+    for (let n = evidence.length; n > 0; n--) {
+      const summary = build(evidence.slice(0, n));
+      if (summary.length <= SUMMARY_MAX) return summary;
+    }
   }
-  return fit(build(evidence.slice(0, 1)));
+  return fit(build(physiologyItems(a, true).slice(0, 1)));
 }
 
 function fit(text: string): string {
   return text.length <= SUMMARY_MAX ? text : `${text.slice(0, SUMMARY_MAX - 1)}…`;
 }
 
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /**
  * Short evidence phrases, most important first: fever (or why it is not required), then the
  * domain that sets the grade, then the other domain, so the summary always says why.
  */
-function evidenceItems(a: CrsAssessment): string[] {
+function evidenceItems(a: CrsAssessment, compact: boolean): string[] {
   const v = a.vitals;
   const items: string[] = [];
   if (v.fever.present && v.fever.highest) items.push(`${v.fever.highest.value} °C`);
-  else if (a.grade.feverMaskedBy.length && a.therapy.length)
-    items.push(`afebrile after ${a.grade.feverMaskedBy[0]?.name ?? ''}`);
-  else if (a.grade.temperatureState === 'hypothermic' && v.fever.hypothermia)
-    items.push(`hypothermic ${v.fever.hypothermia.value} °C`);
+  else if (a.grade.feverMaskedBy.length) items.push(`afebrile after ${a.grade.feverMaskedBy[0]?.name ?? ''}`);
+  return [...items, ...physiologyItems(a, compact)];
+}
+
+/** Circulation and oxygen phrases, the worse domain first. */
+function physiologyItems(a: CrsAssessment, compact: boolean): string[] {
+  const v = a.vitals;
   const circulation: string[] = [];
-  const pressors = v.vasopressors.agents.map((p) => p.name);
-  if (pressors.length) circulation.push(pressors.join(' + '));
-  if (v.hypotension.present) circulation.push(hypotensionText(v).replace(/ < \d+( \(age \d+\))?/g, ''));
-  const oxygen = a.grade.hypoxiaDomain > 0 ? [oxygenPhrase(a)] : [];
-  if (a.grade.hypoxiaDomain > a.grade.hypotensionDomain) items.push(...oxygen, ...circulation);
-  else items.push(...circulation, ...oxygen);
-  return items;
+  const pressors = v.vasopressors.agents;
+  if (pressors.length) {
+    circulation.push(
+      compact && pressors.length > 1
+        ? `${pressors.length} vasopressors`
+        : pressors.map((p) => p.name).join(' + '),
+    );
+  }
+  if (
+    v.hypotension.present ||
+    (v.hypotension.lowReadingTimes > 0 && (pressors.length > 0 || a.outcome.kind !== 'crs-card'))
+  )
+    circulation.push(
+      hypotensionText(v)
+        .replace(/ < \d+( \([^)]*\))?/g, '')
+        .replace(/ \(\d+ readings?\)/, ''),
+    );
+  const oxygen =
+    a.grade.hypoxiaDomain > 0 ? [compact ? `${a.vitals.oxygen.supportClass} O2` : oxygenPhrase(a)] : [];
+  if (a.outcome.kind === 'sepsis-card') return circulation;
+  if (a.grade.hypoxiaDomain > a.grade.hypotensionDomain) return [...oxygen, ...circulation];
+  return [...circulation, ...oxygen];
 }
 
 /** The longest device name the summary quotes; longer ones are left to the detail table. */
@@ -161,32 +220,78 @@ function contextPhrase(therapy: TherapyContext, t: CrsCardTemplate): string {
 // Detail (Markdown)
 // ---------------------------------------------------------------------------------------------
 
-function detailFor(a: CrsAssessment, t: CrsCardTemplate): string {
+function detailFor(a: CrsAssessment, kind: FindingCardKind, t: CrsCardTemplate): string {
   const d = t.detail;
+  const evidence = `**${d.evidenceHeading}** (since ${formatTime(a.windowStart)})\n\n${evidenceTable(a)}`;
+  const rule =
+    kind === 'crs-card'
+      ? `**${d.ruleHeading}:** grade ${String(a.grade.grade)} (ASTCT 2019): ${a.grade.basis.join('; ')}.`
+      : kind === 'afebrile-card'
+        ? `**${d.ruleHeading}:** ${afebrileRule(a)}.`
+        : `**${d.ruleHeading}:** ${circulationRule(a)}.`;
+  const body = kind === 'afebrile-card' ? d.afebrileBody : kind === 'sepsis-card' ? d.sepsisBody : '';
   const sections = [
+    body,
     therapyLine(a),
     sepsisLine(a),
-    `**${d.evidenceHeading}** (since ${formatTime(a.windowStart)})\n\n${evidenceTable(a)}`,
-    `**${d.ruleHeading}:** grade ${String(a.grade.grade)} (ASTCT 2019): ${a.grade.basis.join('; ')}.`,
+    evidence,
+    rule,
     missingSection(a, d.missingHeading),
+    notUsedSection(a, d.notUsedHeading),
     labsSection(a, d.labsHeading),
-    `**${d.considerHeading}:**\n\n${considerItems(a, t)
-      .map((item) => `- ${item}`)
+    `**${d.considerHeading}:**\n\n${considerItems(a, kind, t)
+      .map((item) => `- ${capitalise(item)}`)
       .join('\n')}`,
     `*${fillTemplate(d.advisory, {})}*`,
   ];
   return sections.filter((s) => s !== '').join('\n\n');
 }
 
+/** Why an afebrile-physiology card fired: what was seen, and that fever never was. */
+function afebrileRule(a: CrsAssessment): string {
+  const seen = physiologyItems(a, false).join(', ');
+  const since = a.grade.episodeStart !== undefined ? ` since ${formatTime(a.grade.episodeStart)}` : '';
+  return `${capitalise(seen)}; no temperature >= ${a.vitals.fever.thresholdCelsius} °C${since} and no CRS diagnosis, so ASTCT CRS criteria are not met and no CRS grade is given`;
+}
+
+/** Why a sepsis-context card fired: the vasopressors, or confirmed hypotension, and lactate. */
+function circulationRule(a: CrsAssessment): string {
+  const v = a.vitals;
+  const parts: string[] = [];
+  if (v.vasopressors.agents.length)
+    parts.push(
+      `Vasopressor infusion in the window (${v.vasopressors.agents.map((p) => p.name).join(' + ')})`,
+    );
+  if (v.hypotension.present) parts.push(capitalise(hypotensionText(v)));
+  const lactate = a.labs.lactate;
+  if (lactate?.aboveShockThreshold)
+    parts.push(`lactate ${lactate.latest.value} mmol/L above the Sepsis-3 shock threshold`);
+  return parts.join('; ');
+}
+
 function therapyLine(a: CrsAssessment): string {
   return a.therapy
     .map((c) => {
-      const kind = c.kind === 'car-t' ? 'CAR-T' : 'Bispecific';
+      const kind = c.kind === 'car-t' ? 'Cell therapy' : 'Bispecific';
       const window = c.kind === 'car-t' ? `, ${c.window} window` : '';
-      return `**${kind}:** ${c.agent.name}, latest dose ${formatTime(c.latestDose)} (day ${c.daysSinceDose}, ${c.hoursSinceDose} h${window}; recognised by ${c.matchedBy}: ${escapeCell(c.matchedOn)}).`;
+      const when =
+        c.matchedBy === 'diagnosis'
+          ? `infusion date unknown, diagnosis dated ${formatTime(c.latestDose)}`
+          : c.running
+            ? `infusion running since ${formatTime(c.exposureStart)}`
+            : `latest dose ${formatTime(c.latestDose)}`;
+      return `**${kind}:** ${c.agent.name}, ${when} (day ${c.daysSinceDose}, ${c.hoursSinceDose} h${window}; recognised by ${matchedSource(c.matchedBy, c.matchedOn)}).`;
     })
     .join('\n\n');
 }
+
+const SEPSIS_RULE_TEXT: Record<SepsisRule, string> = {
+  diagnosis: 'a sepsis diagnosis of this admission',
+  'suspected-infection-with-sirs': 'suspected infection (antimicrobials with treatment intent) with SIRS',
+  'suspected-infection-with-qsofa': 'suspected infection (antimicrobials with treatment intent) with qSOFA',
+  'vasopressor-with-infection-signs':
+    'a vasopressor with signs of infection, before any antimicrobial is charted',
+};
 
 function sepsisLine(a: CrsAssessment): string {
   const s = a.sepsis;
@@ -196,14 +301,24 @@ function sepsisLine(a: CrsAssessment): string {
     const codes = s.diagnoses.map(
       (dx) => `${systemName(dx.system)} ${dx.code}${dx.display !== undefined ? ` ${dx.display}` : ''}`,
     );
-    parts.push(`diagnosis (${codes.join('; ')})`);
+    parts.push(`${SEPSIS_RULE_TEXT.diagnosis} (${codes.join('; ')})`);
   }
-  const abx = s.antibiotics.map((x) => x.name).join(', ');
-  if (s.rulesFired.includes('antibiotics-with-sirs'))
-    parts.push(`antibiotics (${abx}) with SIRS: ${s.sirsCriteria.join(', ')}`);
-  if (s.rulesFired.includes('antibiotics-with-qsofa'))
-    parts.push(`antibiotics (${abx}) with qSOFA: ${s.qsofaCriteria.join(', ')}`);
-  return `**Sepsis context:** ${parts.join('; ')}.`;
+  const abx = s.antibiotics.map((x) => `${x.name} since ${formatTime(x.firstGiven)}: ${x.basis}`).join('; ');
+  const child = s.paediatricBand !== undefined ? `, age band ${s.paediatricBand} (Goldstein 2005)` : '';
+  if (s.rulesFired.includes('suspected-infection-with-sirs'))
+    parts.push(
+      `${SEPSIS_RULE_TEXT['suspected-infection-with-sirs']}${child}: ${s.sirsCriteria.join(', ')}; drugs: ${abx}`,
+    );
+  if (s.rulesFired.includes('suspected-infection-with-qsofa'))
+    parts.push(
+      `${SEPSIS_RULE_TEXT['suspected-infection-with-qsofa']}: ${s.qsofaCriteria.join(', ')}; drugs: ${abx}`,
+    );
+  if (s.rulesFired.includes('vasopressor-with-infection-signs'))
+    parts.push(`${SEPSIS_RULE_TEXT['vasopressor-with-infection-signs']}: ${s.infectionSigns.join(', ')}`);
+  const ignored = s.notCounted.length
+    ? ` Not counted as evidence of infection: ${s.notCounted.map((x) => `${x.name} (${x.basis})`).join('; ')}.`
+    : '';
+  return `**Sepsis context:** ${capitalise(parts.join('; '))}.${ignored}`;
 }
 
 interface EvidenceRow {
@@ -247,11 +362,22 @@ function evidenceRows(a: CrsAssessment): EvidenceRow[] {
     rows.push(readingRow('MAP, lowest', v.hypotension.lowestMeanArterial));
   for (const p of v.vasopressors.agents) {
     rows.push({
-      time: formatTime(p.lastSeen),
+      time: formatTime(p.running ? p.since : p.lastSeen),
       finding: p.countsTowardSeveral ? 'Vasopressor' : 'Vasopressor (not counted toward several)',
-      value: `${p.name}, ${p.running ? 'running' : 'given'}`,
+      value: p.running
+        ? `${p.name}, running since ${formatTime(p.since)}`
+        : `${p.name}, given until ${formatTime(p.lastSeen)}`,
       unit: '',
       source: matchedSource(p.matchedBy, p.matchedOn),
+    });
+  }
+  for (const p of v.vasopressors.notCounted) {
+    rows.push({
+      time: formatTime(p.time),
+      finding: 'Vasopressor dose, not counted',
+      value: `${p.name}: ${p.reason}`,
+      unit: '',
+      source: '',
     });
   }
   if (v.oxygen.lowestSpo2) rows.push(readingRow('SpO2, lowest', v.oxygen.lowestSpo2));
@@ -264,6 +390,15 @@ function evidenceRows(a: CrsAssessment): EvidenceRow[] {
       value: `${device.text} (${device.supportClass})`,
       unit: '',
       source: `${systemName(device.source.system)} ${device.source.code}`,
+    });
+  }
+  if (a.grade.crsOnset) {
+    rows.push({
+      time: formatTime(a.grade.crsOnset.time),
+      finding: 'CRS first documented',
+      value: a.grade.crsOnset.detail,
+      unit: '',
+      source: a.grade.crsOnset.basis,
     });
   }
   for (const m of a.grade.feverMaskedBy) {
@@ -286,13 +421,28 @@ function missingSection(a: CrsAssessment, heading: string): string {
       `Fever may be masked by ${g.feverMaskedBy.map((m) => `${m.name} (${formatTime(m.lastGiven)})`).join(', ')}.`,
     );
   }
+  if (g.premedication.length) {
+    items.push(
+      `Given before any fever (premedication): ${g.premedication.map((m) => `${m.name} (${formatTime(m.lastGiven)})`).join(', ')}; it does not waive the fever requirement.`,
+    );
+  }
+  const h = a.vitals.hypotension;
+  if (!h.present && h.lowReadingTimes > 0 && a.vitals.vasopressors.agents.length === 0) {
+    items.push(
+      `${h.lowReadingTimes} blood pressure reading(s) below threshold, not repeated (${h.confirmReadings} needed): not counted as hypotension.`,
+    );
+  }
+  if (a.vitals.oxygen.positivePressureWithoutOxygenNeed)
+    items.push(
+      'Positive pressure charted without any oxygen need (e.g. home CPAP on room air): not counted.',
+    );
   const v = a.vitals;
   if (g.temperatureState === 'afebrile' && v.fever.highest)
     items.push(`Afebrile: highest ${v.fever.highest.value} °C.`);
   if (g.temperatureState === 'hypothermic' && v.fever.hypothermia)
     items.push(`Hypothermic: lowest ${v.fever.hypothermia.value} °C.`);
   if (g.temperatureState === 'no-temperature') items.push('No usable temperature in the window.');
-  for (const gap of a.dataGaps) items.push(`${gap.detail}.`);
+  for (const gap of a.dataGaps) items.push(`${capitalise(gap.detail)}.`);
   items.push(...ignoredSummary(a.ignoredReadings));
   if (v.vasopressors.inotropes.length) {
     items.push(
@@ -302,7 +452,23 @@ function missingSection(a: CrsAssessment, heading: string): string {
   for (const p of a.pastTherapy)
     items.push(`${p.agent.name} was given ${p.daysSinceDose} days ago: outside the CRS window.`);
   if (!items.length) return '';
-  return `**${heading}:**\n\n${items.map((i) => `- ${i}`).join('\n')}`;
+  return `**${heading}:**\n\n${items.map((i) => `- ${capitalise(i)}`).join('\n')}`;
+}
+
+const UNUSED_TEXT: Record<UnusedResources['reason'], string> = {
+  'other-patient': "another patient's",
+  'no-patient-reference': 'no patient reference',
+  malformed: 'unreadable',
+};
+
+/** Resources received but not used: counts by type and reason, never ids. */
+function notUsedSection(a: CrsAssessment, heading: string): string {
+  if (!a.unused.length) return '';
+  const items = a.unused.map(
+    (u) =>
+      `${u.count} ${u.resourceType} resource(s): ${UNUSED_TEXT[u.reason]}${u.detail !== undefined ? ` (${u.detail})` : ''}.`,
+  );
+  return `**${heading}:**\n\n${items.map((i) => `- ${capitalise(i)}`).join('\n')}`;
 }
 
 function ignoredSummary(ignored: readonly IgnoredReading[]): string[] {
@@ -340,11 +506,18 @@ function labsSection(a: CrsAssessment, heading: string): string {
     items.push(`Lactate ${lactate.latest.value} mmol/L at ${formatTime(lactate.latest.time)}${shock}`);
   }
   if (!items.length) return '';
-  return `**${heading}:**\n\n${items.map((i) => `- ${i}`).join('\n')}`;
+  return `**${heading}:**\n\n${items.map((i) => `- ${capitalise(i)}`).join('\n')}`;
 }
 
-function considerItems(a: CrsAssessment, t: CrsCardTemplate): string[] {
+function considerItems(a: CrsAssessment, kind: FindingCardKind, t: CrsCardTemplate): string[] {
   const d = t.detail;
+  if (kind === 'sepsis-card')
+    return [fillTemplate(d.infectionWorkupSepsis, {}), fillTemplate(d.sepsisManagement, {})];
+  if (kind === 'afebrile-card') {
+    const items = [fillTemplate(d.afebrileConsider, {}), fillTemplate(d.infectionWorkupSepsis, {})];
+    if (a.sepsis) items.push(fillTemplate(d.sepsisManagement, {}));
+    return items;
+  }
   const tz = a.tocilizumab;
   const limits = templateLimits(a);
   const items = [fillTemplate(d.infectionWorkup, {})];
@@ -374,24 +547,30 @@ function templateLimits(
 // Links, suggestions, extension
 // ---------------------------------------------------------------------------------------------
 
-function linksFor(a: CrsAssessment, templates: CrsCardTemplates): CdsLink[] {
+function linksFor(a: CrsAssessment, kind: FindingCardKind, templates: CrsCardTemplates): CdsLink[] {
   const t = templates.crs;
-  const links: CdsLink[] = [{ ...t.links.guideline, type: 'absolute' }];
+  const links: CdsLink[] = kind === 'sepsis-card' ? [] : [{ ...t.links.guideline, type: 'absolute' }];
   for (const c of a.therapy) {
     const label = templates.productLabels[c.agent.id];
     if (label) links.push({ ...label, type: 'absolute' });
   }
-  if (a.therapy.length) links.push({ ...t.links.tocilizumabLabel, type: 'absolute' });
+  if (kind === 'crs-card' && a.therapy.length) links.push({ ...t.links.tocilizumabLabel, type: 'absolute' });
   if (a.sepsis) links.push({ ...t.links.sepsis, type: 'absolute' });
   const seen = new Set<string>();
   return links.filter((l) => !seen.has(l.url) && seen.add(l.url));
 }
 
-function suggestionsFor(a: CrsAssessment, t: CrsCardTemplate, newUuid: () => string): CdsSuggestion[] {
+function suggestionsFor(
+  a: CrsAssessment,
+  kind: FindingCardKind,
+  t: CrsCardTemplate,
+  newUuid: () => string,
+): CdsSuggestion[] {
   if (a.patientId === undefined) return [];
   const suggestions: CdsSuggestion[] = [];
   const tz = a.tocilizumab.suggestion;
-  if (tz.allowed) {
+  // A drug draft only on a CRS card that the guideline supports for this patient, at this dose.
+  if (kind === 'crs-card' && tz.allowed) {
     const values = { doseMg: tz.doseMg, mgPerKg: tz.mgPerKg, weightKg: tz.weightKg, ...templateLimits(a) };
     suggestions.push({
       label: fillTemplate(t.suggestions.tocilizumab.label, values),
@@ -482,7 +661,7 @@ function bloodCultureRequest(
     intent: 'proposal',
     code: { coding: [{ ...code }], text: 'Blood cultures' },
     ...subjectAndEncounter(a),
-    reasonCode: [{ text: 'Infection work-up: CRS-consistent or shock physiology (crs-sentinel, advisory)' }],
+    reasonCode: [{ text: 'Infection work-up: hypotension, hypoxia or fever (crs-sentinel, advisory)' }],
   };
 }
 
@@ -499,7 +678,7 @@ function therapyFields(a: CrsAssessment): Record<string, unknown> {
 }
 
 /** Machine-readable result; empty lists and absent values are left out. */
-export function assessmentExtension(a: CrsAssessment): Record<string, unknown> {
+export function assessmentExtension(a: CrsAssessment, cardKind = 'crs'): Record<string, unknown> {
   const v = a.vitals;
   const g = a.grade;
   const ignored: Record<string, number> = {};
@@ -507,11 +686,16 @@ export function assessmentExtension(a: CrsAssessment): Record<string, unknown> {
   const nonEmpty = <T>(key: string, list: readonly T[]): Record<string, readonly T[]> =>
     list.length ? { [key]: list } : {};
   return {
+    cardKind,
     grade: g.grade,
     scale: 'ASTCT-2019',
     context: a.contexts,
     ...therapyFields(a),
     ...(a.sepsis && { sepsisRules: a.sepsis.rulesFired }),
+    ...(a.sepsis?.antibiotics.length && { antimicrobials: a.sepsis.antibiotics.map((x) => x.name) }),
+    ...(g.crsOnset && { crsOnset: g.crsOnset.time }),
+    ...(a.age.known && { ageYears: a.age.years }),
+    ...(v.hypotension.paediatricBand !== undefined && { systolicThresholdMmHg: v.hypotension.systolicBelow }),
     hypotensionDomain: g.hypotensionDomain,
     hypoxiaDomain: g.hypoxiaDomain,
     feverPresent: g.feverPresent,
@@ -535,10 +719,17 @@ export function assessmentExtension(a: CrsAssessment): Record<string, unknown> {
       a.dataGaps.map((d) => d.code),
     ),
     ...(Object.keys(ignored).length && { ignoredReadings: ignored }),
+    ...nonEmpty(
+      'unusedResources',
+      a.unused.map((u) => ({ resourceType: u.resourceType, reason: u.reason, count: u.count })),
+    ),
     tocilizumab: {
       dosesIn24h: a.tocilizumab.dosesIn24h,
       dosesTotal: a.tocilizumab.dosesTotal,
-      draftOffered: a.tocilizumab.suggestion.allowed && a.patientId !== undefined,
+      draftOffered: cardKind === 'crs' && a.tocilizumab.suggestion.allowed && a.patientId !== undefined,
+      ...(a.tocilizumab.suggestion.allowed
+        ? { doseMg: a.tocilizumab.suggestion.doseMg, mgPerKg: a.tocilizumab.suggestion.mgPerKg }
+        : { blockedBecause: a.tocilizumab.suggestion.reason }),
     },
   };
 }
@@ -570,7 +761,7 @@ function systemName(system: string): string {
 }
 
 function matchedSource(matchedBy: string, matchedOn: string): string {
-  if (matchedBy === 'name') return `name "${matchedOn}"`;
+  if (matchedBy === 'name') return `name "${matchedOn.replace(/[|\n]/g, ' ')}"`;
   const [system, code] = matchedOn.split('|');
   return `${systemName(system ?? '')} ${code ?? ''}`.trim();
 }

@@ -14,16 +14,37 @@ export interface CrsRuleConfig {
     /** Days N+1..M: extended window, infection likelier. [DESIGN] 30 */
     extendedDays: number;
   };
-  /** Days after any bispecific dose. [DESIGN] 7 (talquetamab median onset 27 h, max 167 h) */
-  bispecific: { windowDays: number };
+  /**
+   * Days after any bispecific dose. [DESIGN] 7 (talquetamab median onset 27 h, max 167 h).
+   * An infusion charted in progress without an end counts as running for at most
+   * `maxOpenInfusionDays` from its start: [LABELS] a blinatumomab cycle is a 28-day continuous
+   * infusion, so an older open record is stale, not exposure.
+   */
+  bispecific: { windowDays: number; maxOpenInfusionDays: number };
   sepsis: {
     /** A sepsis diagnosis belongs to the present illness if onset/recorded within N days. [DESIGN] 7 */
     diagnosisLookbackDays: number;
     /** Systemic antibiotics given within N hours (with SIRS/qSOFA) make a sepsis context. [DESIGN] 72 */
     antibioticLookbackHours: number;
-    /** Lowest grade that produces a card in a sepsis-only context. [DESIGN] 2 (fever alone is sepsis itself) */
-    minimumCardGrade: number;
+    /**
+     * Surgical-prophylaxis agents (cefazolin, cefuroxime, IV vancomycin) count as treatment only
+     * when continued longer than this from the first dose. [DESIGN] 48 h: perioperative
+     * prophylaxis stops within 24-48 h (ASHP/IDSA/SIS/SHEA surgical prophylaxis guideline 2013).
+     */
+    surgicalProphylaxisHours: number;
+    /**
+     * Culture and antimicrobial pairing of "suspected infection" [Seymour CW et al. JAMA
+     * 2016;315(8):762]: antibiotic within 72 h after a culture, or culture within 24 h after it.
+     */
+    cultureThenAntibioticHours: number;
+    antibioticThenCultureHours: number;
   };
+  /**
+   * Hypotension must be confirmed: at least this many readings below threshold at distinct
+   * times, at least `confirmMinutes` apart. [DESIGN] a single arterial-line reading is often an
+   * artefact (flush, damping); a running vasopressor is always enough.
+   */
+  hypotension: { confirmReadings: number; confirmMinutes: number };
   thresholds: {
     /** [ASTCT] fever >= 38.0 °C */
     feverCelsius: number;
@@ -31,8 +52,14 @@ export interface CrsRuleConfig {
     systolicBelow: number;
     /** [SEPSIS3] MAP target 65 mmHg */
     meanArterialBelow: number;
-    /** Paediatric SBP threshold: base + perYear x age, for ages minAge..maxAge (PALS; "check"). */
-    paediatric: { minAgeYears: number; maxAgeYears: number; systolicBase: number; systolicPerYear: number };
+    /**
+     * Children (under 18): age bands of Goldstein B et al. Pediatr Crit Care Med 2005;6(1):2-8,
+     * Table 3 (heart rate, respiratory rate, leukocytes; systolic blood pressure as the corrected
+     * 5th percentile used in current references). Each band applies up to `maxAgeDays`.
+     */
+    paediatricBands: readonly PaediatricBand[];
+    /** [Goldstein 2005] children: core temperature > 38.5 °C or < 36 °C is the SIRS criterion. */
+    paediatricSirsTempAbove: number;
     /** [DESIGN] SpO2 below this is hypoxia needing support even if no support is charted. */
     spo2Below: number;
     /** [ASTCT] exactly 6 L/min is low-flow (the mosunetuzumab label says high-flow). */
@@ -49,15 +76,18 @@ export interface CrsRuleConfig {
   };
   qsofa: { respRateAtLeast: number; systolicAtMost: number; gcsBelow: number };
   masking: {
-    /** [DESIGN] an antipyretic masks fever for this long. */
+    /** [DESIGN] an antipyretic (given after CRS was present) masks fever for this long. */
     antipyreticHours: number;
-    /** [DESIGN] tocilizumab/steroids given up to N h before the latest dose count (bispecific premedication). */
-    premedicationHours: number;
   };
   tocilizumab: {
-    /** [LABELS] 8 mg/kg (12 mg/kg under 30 kg on the tisagenlecleucel label), max 800 mg a dose. */
+    /**
+     * [LABELS] ACTEMRA (CRS indication) and Kymriah labels: 8 mg/kg at 30 kg and above, 12 mg/kg
+     * under 30 kg, whatever the product; at most 800 mg a dose; from 2 years of age.
+     */
     mgPerKg: number;
     mgPerKgUnder30Kg: number;
+    lowWeightKg: number;
+    minAgeYears: number;
     maxDoseMg: number;
     maxDosesPer24h: number;
     maxDosesTotal: number;
@@ -75,25 +105,111 @@ export interface CrsRuleConfig {
   siteCodes: SiteCodes;
 }
 
+export interface PaediatricBand {
+  label: string;
+  /** The band covers ages up to this many days (exclusive of the next band). */
+  maxAgeDays: number;
+  heartRateAbove: number;
+  /** Bradycardia criterion (infants only). */
+  heartRateBelow?: number | undefined;
+  respRateAbove: number;
+  wbcAbove: number;
+  wbcBelow?: number | undefined;
+  /** Hypotension: SBP below this. */
+  systolicBelow: number;
+}
+
+const YEAR_DAYS = 365.25;
+
+/** [Goldstein 2005, Table 3] (SBP: corrected 5th percentile values, "check"). */
+export const GOLDSTEIN_BANDS: readonly PaediatricBand[] = [
+  {
+    label: '0-7 days',
+    maxAgeDays: 7,
+    heartRateAbove: 180,
+    heartRateBelow: 100,
+    respRateAbove: 50,
+    wbcAbove: 34,
+    systolicBelow: 59,
+  },
+  {
+    label: '1 week-1 month',
+    maxAgeDays: 30,
+    heartRateAbove: 180,
+    heartRateBelow: 100,
+    respRateAbove: 40,
+    wbcAbove: 19.5,
+    wbcBelow: 5,
+    systolicBelow: 79,
+  },
+  {
+    label: '1 month-1 year',
+    maxAgeDays: 2 * YEAR_DAYS,
+    heartRateAbove: 180,
+    heartRateBelow: 90,
+    respRateAbove: 34,
+    wbcAbove: 17.5,
+    wbcBelow: 5,
+    systolicBelow: 75,
+  },
+  {
+    label: '2-5 years',
+    maxAgeDays: 6 * YEAR_DAYS,
+    heartRateAbove: 140,
+    respRateAbove: 22,
+    wbcAbove: 15.5,
+    wbcBelow: 6,
+    systolicBelow: 74,
+  },
+  {
+    label: '6-12 years',
+    maxAgeDays: 13 * YEAR_DAYS,
+    heartRateAbove: 130,
+    respRateAbove: 18,
+    wbcAbove: 13.5,
+    wbcBelow: 4.5,
+    systolicBelow: 83,
+  },
+  {
+    label: '13-17 years',
+    maxAgeDays: 18 * YEAR_DAYS,
+    heartRateAbove: 110,
+    respRateAbove: 14,
+    wbcAbove: 11,
+    wbcBelow: 4.5,
+    systolicBelow: 90,
+  },
+];
+
 export const DEFAULT_RULE_CONFIG: CrsRuleConfig = {
   recentWindowHours: 24,
   carT: { highAttentionDays: 14, extendedDays: 30 },
-  bispecific: { windowDays: 7 },
-  sepsis: { diagnosisLookbackDays: 7, antibioticLookbackHours: 72, minimumCardGrade: 2 },
+  bispecific: { windowDays: 7, maxOpenInfusionDays: 28 },
+  sepsis: {
+    diagnosisLookbackDays: 7,
+    antibioticLookbackHours: 72,
+    surgicalProphylaxisHours: 48,
+    cultureThenAntibioticHours: 72,
+    antibioticThenCultureHours: 24,
+  },
+  hypotension: { confirmReadings: 2, confirmMinutes: 5 },
   thresholds: {
     feverCelsius: 38.0,
     systolicBelow: 90,
     meanArterialBelow: 65,
-    paediatric: { minAgeYears: 1, maxAgeYears: 10, systolicBase: 70, systolicPerYear: 2 },
+    paediatricBands: GOLDSTEIN_BANDS,
+    paediatricSirsTempAbove: 38.5,
     spo2Below: 90,
     lowFlowMaxLitresPerMinute: 6,
   },
   sirs: { tempAbove: 38, tempBelow: 36, heartRateAbove: 90, respRateAbove: 20, wbcAbove: 12, wbcBelow: 4 },
   qsofa: { respRateAtLeast: 22, systolicAtMost: 100, gcsBelow: 15 },
-  masking: { antipyreticHours: 24, premedicationHours: 24 },
+  masking: { antipyreticHours: 24 },
   tocilizumab: {
     mgPerKg: 8,
     mgPerKgUnder30Kg: 12,
+    lowWeightKg: 30,
+    minAgeYears: 2,
     maxDoseMg: 800,
     maxDosesPer24h: 3,
     maxDosesTotal: 4,
@@ -113,12 +229,22 @@ export const ruleOverridesSchema = z.strictObject({
   carT: z
     .strictObject({ highAttentionDays: nonNegative.optional(), extendedDays: nonNegative.optional() })
     .optional(),
-  bispecific: z.strictObject({ windowDays: positive.optional() }).optional(),
+  bispecific: z
+    .strictObject({ windowDays: positive.optional(), maxOpenInfusionDays: positive.optional() })
+    .optional(),
   sepsis: z
     .strictObject({
       diagnosisLookbackDays: positive.optional(),
       antibioticLookbackHours: positive.optional(),
-      minimumCardGrade: z.int().min(1).max(4).optional(),
+      surgicalProphylaxisHours: positive.optional(),
+      cultureThenAntibioticHours: positive.optional(),
+      antibioticThenCultureHours: positive.optional(),
+    })
+    .optional(),
+  hypotension: z
+    .strictObject({
+      confirmReadings: z.int().min(1).max(10).optional(),
+      confirmMinutes: nonNegative.optional(),
     })
     .optional(),
   thresholds: z
@@ -126,14 +252,22 @@ export const ruleOverridesSchema = z.strictObject({
       feverCelsius: z.number().min(37).max(41).optional(),
       systolicBelow: z.number().min(50).max(120).optional(),
       meanArterialBelow: z.number().min(40).max(90).optional(),
-      paediatric: z
-        .strictObject({
-          minAgeYears: nonNegative.optional(),
-          maxAgeYears: nonNegative.optional(),
-          systolicBase: positive.optional(),
-          systolicPerYear: nonNegative.optional(),
-        })
+      paediatricBands: z
+        .array(
+          z.strictObject({
+            label: z.string().min(1),
+            maxAgeDays: positive,
+            heartRateAbove: positive,
+            heartRateBelow: positive.optional(),
+            respRateAbove: positive,
+            wbcAbove: positive,
+            wbcBelow: positive.optional(),
+            systolicBelow: positive,
+          }),
+        )
+        .min(1)
         .optional(),
+      paediatricSirsTempAbove: z.number().min(37).max(41).optional(),
       spo2Below: z.number().min(70).max(100).optional(),
       lowFlowMaxLitresPerMinute: positive.optional(),
     })
@@ -155,13 +289,13 @@ export const ruleOverridesSchema = z.strictObject({
       gcsBelow: positive.optional(),
     })
     .optional(),
-  masking: z
-    .strictObject({ antipyreticHours: nonNegative.optional(), premedicationHours: nonNegative.optional() })
-    .optional(),
+  masking: z.strictObject({ antipyreticHours: nonNegative.optional() }).optional(),
   tocilizumab: z
     .strictObject({
       mgPerKg: positive.optional(),
       mgPerKgUnder30Kg: positive.optional(),
+      lowWeightKg: positive.optional(),
+      minAgeYears: nonNegative.optional(),
       maxDoseMg: positive.optional(),
       maxDosesPer24h: z.int().positive().optional(),
       maxDosesTotal: z.int().positive().optional(),
@@ -193,8 +327,9 @@ export function resolveRuleConfig(overrides: unknown, siteCodes?: unknown): CrsR
     sepsis: merge(d.sepsis, o.sepsis),
     thresholds: {
       ...merge(d.thresholds, o.thresholds),
-      paediatric: merge(d.thresholds.paediatric, o.thresholds?.paediatric),
+      paediatricBands: o.thresholds?.paediatricBands ?? d.thresholds.paediatricBands,
     },
+    hypotension: merge(d.hypotension, o.hypotension),
     sirs: merge(d.sirs, o.sirs),
     qsofa: merge(d.qsofa, o.qsofa),
     masking: merge(d.masking, o.masking),

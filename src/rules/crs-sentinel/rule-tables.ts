@@ -24,6 +24,7 @@ export const SYSTEM = {
   icd9cm: 'http://hl7.org/fhir/sid/icd-9-cm',
   icd10pcs: 'http://www.cms.gov/Medicare/Coding/ICD10',
   cpt: 'http://www.ama-assn.org/go/cpt',
+  hcpcs: 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
   ucum: 'http://unitsofmeasure.org',
   dataAbsentReason: 'http://terminology.hl7.org/CodeSystem/data-absent-reason',
 } as const;
@@ -40,6 +41,9 @@ export const DEFAULT_SYSTEM_ALIASES: Readonly<Record<string, string>> = {
   'urn:oid:2.16.840.1.113883.6.1': SYSTEM.loinc,
   'urn:oid:2.16.840.1.113883.6.96': SYSTEM.snomed,
   'http://www.nlm.nih.gov/research/umls/rxnorm/': SYSTEM.rxnorm,
+  // HCPCS Level II under its HL7 terminology URI (clinical reference section 3).
+  'http://terminology.hl7.org/CodeSystem/HCPCS-all-codes': SYSTEM.hcpcs,
+  'urn:oid:2.16.840.1.113883.6.285': SYSTEM.hcpcs,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -82,6 +86,7 @@ export const LOINC_READING_KIND: Readonly<Record<string, ReadingKind>> = {
   '8328-7': 'temperature', // axillary
   '8332-9': 'temperature', // rectal
   '8333-7': 'temperature', // tympanic
+  '8329-5': 'temperature', // core body temperature (clinical reference section 3)
   '8867-4': 'heart-rate',
   '9279-1': 'respiratory-rate',
   '2708-6': 'spo2', // oxygen saturation in arterial blood (US Core sends both)
@@ -91,6 +96,7 @@ export const LOINC_READING_KIND: Readonly<Record<string, ReadingKind>> = {
   '8478-0': 'mean-arterial-pressure',
   '3151-8': 'oxygen-flow', // inhaled oxygen flow rate (not 3150-0: one public source swaps them)
   '3150-0': 'fio2', // inhaled oxygen concentration
+  '19994-3': 'fio2', // oxygen/total gas setting [Volume Fraction] Ventilator (clinical reference section 3)
   '29463-7': 'body-weight',
   '3141-9': 'body-weight', // measured (check)
   '8335-2': 'body-weight', // estimated (check)
@@ -102,6 +108,13 @@ export const LOINC_READING_KIND: Readonly<Record<string, ReadingKind>> = {
   '2276-4': 'ferritin',
   '6690-2': 'wbc',
 };
+
+/**
+ * Body-fluid cultures (LOINC), for Sepsis-3's "suspected infection" pairing of a culture with an
+ * antimicrobial [Seymour CW et al. JAMA 2016;315:762]: blood (600-7), urine (630-4), unspecified
+ * specimen (6463-4). Any result status but entered-in-error or cancelled means it was drawn.
+ */
+export const CULTURE_LOINC: readonly string[] = ['600-7', '630-4', '6463-4'];
 
 /** Panels whose components are read by their own codes, never by position. [FHIR-VS] */
 export const LOINC_PANELS: readonly string[] = ['85354-9', '55284-4'];
@@ -128,6 +141,7 @@ export const UNIT_CONVERSIONS: Readonly<Record<ReadingKind, UnitConversion>> = {
     units: {
       Cel: same,
       '°C': same,
+      K: (v) => v - 273.15, // kelvin, seen in real EHR feeds (clinical reference section 3)
       degC: same,
       C: same,
       '[degF]': fahrenheitToCelsius,
@@ -224,8 +238,12 @@ export const UNUSABLE_OBSERVATION_STATUSES: readonly string[] = [
   'registered',
 ];
 
-/** Administration / procedure statuses that mean the drug was (being) given. [FHIR R4] */
-export const GIVEN_STATUSES: readonly string[] = ['completed', 'in-progress'];
+/**
+ * Administration / procedure statuses that mean the drug was (being) given. [FHIR R4] `stopped`
+ * is "stopped before completion": some of it was given, so it counts (clinical reference
+ * section 3); only `not-done`, `entered-in-error` (and unknown or planned states) mean nothing was.
+ */
+export const GIVEN_STATUSES: readonly string[] = ['completed', 'in-progress', 'stopped'];
 
 // ---------------------------------------------------------------------------------------------
 // Oxygen support (ASTCT hypoxia domain)
@@ -247,15 +265,34 @@ export const OXYGEN_CLASS_GRADE: Readonly<Record<OxygenSupportClass, 0 | 2 | 3 |
  */
 export const OXYGEN_DEVICE_KEYWORDS: readonly { pattern: RegExp; supportClass: OxygenSupportClass }[] = [
   {
+    // A tracheostomy by itself is an airway, not positive pressure (clinical reference section 1):
+    // only a ventilator or CPAP/BiPAP on it is.
     pattern:
-      /\b(cpap|bipap|bi-?level|niv|non-?invasive (positive pressure )?ventilation|ventilator|mechanical ventilation|endotracheal|intubat|tracheostomy)/i,
+      /\b(cpap|bipap|bi-?level|niv|non-?invasive (positive pressure )?ventilation|ventilator|mechanical ventilation|endotracheal|intubat)/i,
     supportClass: 'positive-pressure',
   },
   { pattern: /\b(high[- ]?flow|hfnc|optiflow|airvo)/i, supportClass: 'high-flow' },
-  { pattern: /\b(mask|non-?rebreather|nrb|venturi|face tent)/i, supportClass: 'high-flow' },
+  // A trach mask or collar delivers oxygen like a face mask. [DESIGN]
+  {
+    pattern: /\b(mask|non-?rebreather|nrb|venturi|face tent|trach(eostomy)? collar)/i,
+    supportClass: 'high-flow',
+  },
   { pattern: /\b(nasal cannula|cannula|nasal prongs|blow-?by)/i, supportClass: 'low-flow' },
-  { pattern: /\b(room air)\b/i, supportClass: 'none' },
+  { pattern: /\b(room air|trach(eostomy)?)\b/i, supportClass: 'none' },
 ];
+
+/**
+ * Oxygen devices coded in SNOMED CT (the value of LOINC 107117-4), for feeds that send a code
+ * without a display. [clinical reference section 3] ("check" codes are marked); sites map their
+ * own device codes in the site-codes file.
+ */
+export const SNOMED_OXYGEN_DEVICES: Readonly<Record<string, OxygenSupportClass>> = {
+  '336623009': 'low-flow', // oxygen nasal cannula (check)
+  '426854004': 'high-flow', // high flow oxygen nasal cannula
+  '706226000': 'positive-pressure', // CPAP/BiPAP mask
+  '26412008': 'positive-pressure', // endotracheal tube
+  '129121000': 'none', // tracheostomy tube: an airway, not positive pressure by itself
+};
 
 // ---------------------------------------------------------------------------------------------
 // Medications
@@ -265,11 +302,24 @@ export type MedicationClass =
   | 'car-t'
   | 'bispecific'
   | 'tocilizumab'
+  | 'anticytokine'
   | 'corticosteroid'
   | 'antipyretic'
   | 'vasopressor'
   | 'inotrope'
   | 'antibiotic';
+
+/**
+ * What an antimicrobial says about infection (Sepsis-3 "suspected infection", Seymour CW et al.
+ * JAMA 2016;315(8):762; clinical reference section 4):
+ * - treatment: empiric or targeted treatment (broad-spectrum antibacterials, antifungal treatment);
+ * - surgical-prophylaxis: also routine around surgery (cefazolin, cefuroxime, IV vancomycin):
+ *   counts only when paired with a culture or continued past the prophylaxis period;
+ * - prophylaxis: routine around CAR-T and bispecific therapy (TMP-SMX, acyclovir/valacyclovir,
+ *   levofloxacin/ciprofloxacin, fluconazole/posaconazole): never evidence of infection by itself;
+ * - non-systemic: not absorbed (rifaximin, oral neomycin, nystatin, fidaxomicin): never counts.
+ */
+export type AntimicrobialIntent = 'treatment' | 'surgical-prophylaxis' | 'prophylaxis' | 'non-systemic';
 
 export interface MedicationConcept {
   /** Stable id (generic name, kebab-case). */
@@ -281,16 +331,29 @@ export interface MedicationConcept {
   names: readonly string[];
   /** RxNorm codes (ingredient and product). */
   rxnorm: readonly string[];
-  /** ICD-10-PCS or CPT administration codes (cellular products). */
+  /**
+   * Other codes that name the product or its administration, on Procedures and administrations:
+   * ICD-10-PCS, CPT, HCPCS Level II Q-codes (cellular products).
+   */
   procedureCodes?: readonly { system: string; code: string }[];
   /** Vasopressors: counts toward "several vasopressors" (ASTCT grade 4). */
   countsTowardSeveral?: boolean;
+  /** Antimicrobials: what a dose says about infection. */
+  intent?: AntimicrobialIntent;
+  /** Antimicrobials that are only systemic when given IV (oral vancomycin stays in the gut). */
+  systemicOnlyIv?: boolean;
 }
 
 const pcs = (...codes: string[]): { system: string; code: string }[] =>
   codes.map((code) => ({ system: SYSTEM.icd10pcs, code }));
+const hcpcs = (...codes: string[]): { system: string; code: string }[] =>
+  codes.map((code) => ({ system: SYSTEM.hcpcs, code }));
 
-/** CAR-T products. Codes from the clinical reference (FDA NDC records, ICD-10-PCS). [LABELS][RXNORM] */
+/**
+ * Immune effector cell products (CAR-T, and the TCR T-cell product afami-cel, which carries the
+ * same boxed CRS warning). Codes from the clinical reference (FDA NDC records, ICD-10-PCS, HCPCS
+ * Q-codes: Q2053/Q2054 confirmed, the others "check"). [LABELS][RXNORM]
+ */
 export const CAR_T_PRODUCTS: readonly MedicationConcept[] = [
   {
     id: 'tisagenlecleucel',
@@ -298,7 +361,7 @@ export const CAR_T_PRODUCTS: readonly MedicationConcept[] = [
     medicationClass: 'car-t',
     names: ['tisagenlecleucel', 'tisa-cel', 'kymriah'],
     rxnorm: [],
-    procedureCodes: pcs('XW033J7', 'XW043J7'),
+    procedureCodes: [...pcs('XW033J7', 'XW043J7'), ...hcpcs('Q2042')],
   },
   {
     id: 'axicabtagene-ciloleucel',
@@ -306,7 +369,7 @@ export const CAR_T_PRODUCTS: readonly MedicationConcept[] = [
     medicationClass: 'car-t',
     names: ['axicabtagene ciloleucel', 'axi-cel', 'yescarta'],
     rxnorm: ['1987402', '1987407'],
-    procedureCodes: pcs('XW033H7', 'XW043H7'),
+    procedureCodes: [...pcs('XW033H7', 'XW043H7'), ...hcpcs('Q2041')],
   },
   {
     id: 'brexucabtagene-autoleucel',
@@ -314,7 +377,7 @@ export const CAR_T_PRODUCTS: readonly MedicationConcept[] = [
     medicationClass: 'car-t',
     names: ['brexucabtagene autoleucel', 'brexu-cel', 'tecartus'],
     rxnorm: ['2387347', '2387352', '2572002', '2572005'],
-    procedureCodes: pcs('XW033M7', 'XW043M7', 'XW23346', 'XW24346'),
+    procedureCodes: [...pcs('XW033M7', 'XW043M7', 'XW23346', 'XW24346'), ...hcpcs('Q2053')],
   },
   {
     id: 'lisocabtagene-maraleucel',
@@ -322,7 +385,7 @@ export const CAR_T_PRODUCTS: readonly MedicationConcept[] = [
     medicationClass: 'car-t',
     names: ['lisocabtagene maraleucel', 'liso-cel', 'breyanzi'],
     rxnorm: ['2479140', '2479145'],
-    procedureCodes: pcs('XW23376', 'XW24376'),
+    procedureCodes: [...pcs('XW23376', 'XW24376'), ...hcpcs('Q2054')],
   },
   {
     id: 'idecabtagene-vicleucel',
@@ -330,7 +393,7 @@ export const CAR_T_PRODUCTS: readonly MedicationConcept[] = [
     medicationClass: 'car-t',
     names: ['idecabtagene vicleucel', 'ide-cel', 'abecma'],
     rxnorm: [],
-    procedureCodes: pcs('XW033K7', 'XW043K7'),
+    procedureCodes: [...pcs('XW033K7', 'XW043K7'), ...hcpcs('Q2055')],
   },
   {
     id: 'ciltacabtagene-autoleucel',
@@ -338,7 +401,7 @@ export const CAR_T_PRODUCTS: readonly MedicationConcept[] = [
     medicationClass: 'car-t',
     names: ['ciltacabtagene autoleucel', 'cilta-cel', 'carvykti'],
     rxnorm: ['2594780'],
-    procedureCodes: pcs('XW033A7', 'XW043A7'),
+    procedureCodes: [...pcs('XW033A7', 'XW043A7'), ...hcpcs('Q2056')],
   },
   {
     id: 'obecabtagene-autoleucel',
@@ -346,6 +409,13 @@ export const CAR_T_PRODUCTS: readonly MedicationConcept[] = [
     medicationClass: 'car-t',
     names: ['obecabtagene autoleucel', 'obe-cel', 'aucatzyl'],
     rxnorm: ['2700168', '2700173', '2700174', '2700175'],
+  },
+  {
+    id: 'afamitresgene-autoleucel',
+    name: 'afamitresgene autoleucel',
+    medicationClass: 'car-t',
+    names: ['afamitresgene autoleucel', 'afami-cel', 'tecelra'],
+    rxnorm: ['2690269', '2690275'],
   },
   {
     // Administration coded without the product: ICD-10-PCS before Oct 2021; CPT 0540T (Category
@@ -365,67 +435,29 @@ export const CAR_T_PRODUCTS: readonly MedicationConcept[] = [
 
 /** T-cell-engaging bispecific antibodies. [LABELS][RXNORM] (ingredient codes: check) */
 export const BISPECIFICS: readonly MedicationConcept[] = [
-  {
-    id: 'teclistamab',
-    name: 'teclistamab',
-    medicationClass: 'bispecific',
-    names: ['teclistamab', 'tecvayli'],
-    rxnorm: ['2619432', '2619438', '2619441', '2619444'],
-  },
-  {
-    id: 'talquetamab',
-    name: 'talquetamab',
-    medicationClass: 'bispecific',
-    names: ['talquetamab', 'talvey'],
-    rxnorm: [],
-  },
-  {
-    id: 'elranatamab',
-    name: 'elranatamab',
-    medicationClass: 'bispecific',
-    names: ['elranatamab', 'elrexfio'],
-    rxnorm: [],
-  },
-  {
-    id: 'epcoritamab',
-    name: 'epcoritamab',
-    medicationClass: 'bispecific',
-    names: ['epcoritamab', 'epkinly'],
-    rxnorm: ['2637399', '2637405', '2637408', '2637411'],
-  },
-  {
-    id: 'glofitamab',
-    name: 'glofitamab',
-    medicationClass: 'bispecific',
-    names: ['glofitamab', 'columvi'],
-    rxnorm: ['2639786', '2639792', '2639794', '2639795'],
-  },
-  {
-    id: 'mosunetuzumab',
-    name: 'mosunetuzumab',
-    medicationClass: 'bispecific',
-    names: ['mosunetuzumab', 'lunsumio'],
-    rxnorm: ['2729433', '2729436', '2729439', '2729442'],
-  },
-  {
-    id: 'tarlatamab',
-    name: 'tarlatamab',
-    medicationClass: 'bispecific',
-    names: ['tarlatamab', 'imdelltra'],
-    rxnorm: [],
-  },
-  {
-    id: 'blinatumomab',
-    name: 'blinatumomab',
-    medicationClass: 'bispecific',
-    names: ['blinatumomab', 'blincyto'],
-    rxnorm: ['1597258'],
-  },
-];
+  ['teclistamab', ['teclistamab', 'tecvayli'], ['2619432', '2619438', '2619441', '2619444']],
+  ['talquetamab', ['talquetamab', 'talvey'], []],
+  ['elranatamab', ['elranatamab', 'elrexfio'], []],
+  ['linvoseltamab', ['linvoseltamab', 'lynozyfic'], []],
+  ['epcoritamab', ['epcoritamab', 'epkinly'], ['2637399', '2637405', '2637408', '2637411']],
+  ['glofitamab', ['glofitamab', 'columvi'], ['2639786', '2639792', '2639794', '2639795']],
+  ['mosunetuzumab', ['mosunetuzumab', 'lunsumio'], ['2729433', '2729436', '2729439', '2729442']],
+  ['odronextamab', ['odronextamab', 'ordspono'], []],
+  ['tarlatamab', ['tarlatamab', 'imdelltra'], []],
+  ['tebentafusp', ['tebentafusp', 'kimmtrak'], ['2590748', '2590754']],
+  ['blinatumomab', ['blinatumomab', 'blincyto'], ['1597258']],
+].map(([id, names, rxnorm]) => ({
+  id: id as string,
+  name: id as string,
+  medicationClass: 'bispecific' as const,
+  names: names as string[],
+  rxnorm: rxnorm as string[],
+}));
 
 /**
- * Drugs after which fever is no longer required for grading. [ASTCT] "antipyretic or
- * anticytokine therapy such as tocilizumab or steroids".
+ * Drugs that lower fever. [ASTCT] "antipyretic or anticytokine therapy such as tocilizumab or
+ * steroids": after CRS was present, fever is no longer required to grade; given before any fever
+ * (premedication) they never waive it. More agents from the clinical reference section 3.
  */
 export const FEVER_MASKING_AGENTS: readonly MedicationConcept[] = [
   {
@@ -434,6 +466,20 @@ export const FEVER_MASKING_AGENTS: readonly MedicationConcept[] = [
     medicationClass: 'tocilizumab',
     names: ['tocilizumab', 'actemra', 'tofidence', 'tyenne'],
     rxnorm: ['612865', '1657974', '1657979', '1657981', '1657976', '1657980', '1657982'],
+  },
+  {
+    id: 'siltuximab',
+    name: 'siltuximab',
+    medicationClass: 'anticytokine',
+    names: ['siltuximab', 'sylvant'],
+    rxnorm: [],
+  },
+  {
+    id: 'anakinra',
+    name: 'anakinra',
+    medicationClass: 'anticytokine',
+    names: ['anakinra', 'kineret'],
+    rxnorm: [],
   },
   {
     id: 'dexamethasone',
@@ -457,19 +503,55 @@ export const FEVER_MASKING_AGENTS: readonly MedicationConcept[] = [
     rxnorm: [],
   },
   {
+    id: 'prednisone',
+    name: 'prednisone',
+    medicationClass: 'corticosteroid',
+    names: ['prednisone'],
+    rxnorm: [],
+  },
+  {
+    id: 'prednisolone',
+    name: 'prednisolone',
+    medicationClass: 'corticosteroid',
+    names: ['prednisolone'],
+    rxnorm: [],
+  },
+  {
     id: 'acetaminophen',
     name: 'acetaminophen',
     medicationClass: 'antipyretic',
     names: ['acetaminophen', 'paracetamol', 'tylenol', 'ofirmev'],
     rxnorm: ['161'],
   },
-  { id: 'ibuprofen', name: 'ibuprofen', medicationClass: 'antipyretic', names: ['ibuprofen'], rxnorm: [] },
+  {
+    id: 'ibuprofen',
+    name: 'ibuprofen',
+    medicationClass: 'antipyretic',
+    names: ['ibuprofen', 'motrin', 'advil'],
+    rxnorm: [],
+  },
+  {
+    id: 'ketorolac',
+    name: 'ketorolac',
+    medicationClass: 'antipyretic',
+    names: ['ketorolac', 'toradol'],
+    rxnorm: [],
+  },
+  { id: 'naproxen', name: 'naproxen', medicationClass: 'antipyretic', names: ['naproxen'], rxnorm: [] },
+  {
+    id: 'metamizole',
+    name: 'metamizole',
+    medicationClass: 'antipyretic',
+    names: ['metamizole', 'dipyrone'],
+    rxnorm: [],
+  },
 ];
 
 /**
  * Vasoactive drugs. [ASTCT] names no list: [DESIGN] count norepinephrine, epinephrine,
- * phenylephrine, dopamine; vasopressin is a vasopressor that never counts toward "several";
- * dobutamine and milrinone are inotropes and are not counted (clinical reference, "check").
+ * phenylephrine, dopamine and angiotensin II; vasopressin and terlipressin are vasopressors that
+ * never count toward "several"; dobutamine and milrinone are inotropes and are not counted
+ * (clinical reference section 1, "check"). Only systemic IV infusions count (medication-events).
  */
 export const VASOACTIVES: readonly MedicationConcept[] = [
   {
@@ -505,11 +587,27 @@ export const VASOACTIVES: readonly MedicationConcept[] = [
     countsTowardSeveral: true,
   },
   {
+    id: 'angiotensin-ii',
+    name: 'angiotensin II',
+    medicationClass: 'vasopressor',
+    names: ['angiotensin ii', 'angiotensin 2', 'giapreza'],
+    rxnorm: [],
+    countsTowardSeveral: true,
+  },
+  {
     id: 'vasopressin',
     name: 'vasopressin',
     medicationClass: 'vasopressor',
     names: ['vasopressin', 'vasostrict'],
     rxnorm: ['11149'],
+    countsTowardSeveral: false,
+  },
+  {
+    id: 'terlipressin',
+    name: 'terlipressin',
+    medicationClass: 'vasopressor',
+    names: ['terlipressin', 'terlivaz'],
+    rxnorm: [],
     countsTowardSeveral: false,
   },
   {
@@ -523,46 +621,68 @@ export const VASOACTIVES: readonly MedicationConcept[] = [
 ];
 
 /**
- * Systemic antibiotics for the sepsis-context rule (antibiotics + SIRS/qSOFA). [DESIGN] names of
- * common empiric IV antibiotics; topical agents (neomycin, polymyxin, bacitracin) are left out.
- * Oral vancomycin (C. difficile) is not systemic: sites map only IV formulary codes.
+ * Systemic antimicrobials with what a dose says about infection (see AntimicrobialIntent).
+ * [DESIGN] names of common agents; topical, ophthalmic and inhaled forms never count (the
+ * route/form check in medication-events), nor do non-absorbed enteral agents.
  */
-export const ANTIBIOTICS: readonly MedicationConcept[] = [
-  ['vancomycin', ['vancomycin', 'vancocin']],
-  ['piperacillin-tazobactam', ['piperacillin', 'zosyn']],
-  ['cefepime', ['cefepime', 'maxipime']],
-  ['ceftriaxone', ['ceftriaxone', 'rocephin']],
-  ['ceftazidime', ['ceftazidime', 'fortaz']],
-  ['cefazolin', ['cefazolin', 'ancef']],
-  ['cefuroxime', ['cefuroxime']],
-  ['cefoxitin', ['cefoxitin']],
-  ['ceftaroline', ['ceftaroline']],
-  ['meropenem', ['meropenem', 'merrem']],
-  ['imipenem-cilastatin', ['imipenem']],
-  ['ertapenem', ['ertapenem']],
-  ['aztreonam', ['aztreonam']],
-  ['levofloxacin', ['levofloxacin', 'levaquin']],
-  ['ciprofloxacin', ['ciprofloxacin', 'cipro']],
-  ['moxifloxacin', ['moxifloxacin']],
-  ['metronidazole', ['metronidazole', 'flagyl']],
-  ['clindamycin', ['clindamycin']],
-  ['linezolid', ['linezolid']],
-  ['daptomycin', ['daptomycin']],
-  ['gentamicin', ['gentamicin']],
-  ['tobramycin', ['tobramycin']],
-  ['amikacin', ['amikacin']],
-  ['ampicillin-sulbactam', ['ampicillin', 'unasyn']],
-  ['nafcillin', ['nafcillin']],
-  ['oxacillin', ['oxacillin']],
-  ['azithromycin', ['azithromycin']],
-  ['doxycycline', ['doxycycline']],
-  ['sulfamethoxazole-trimethoprim', ['sulfamethoxazole', 'bactrim']],
-].map(([id, names]) => ({
-  id: id as string,
-  name: (id as string).replace('-', '/'),
+export const ANTIBIOTICS: readonly MedicationConcept[] = (
+  [
+    ['vancomycin', ['vancomycin', 'vancocin'], 'surgical-prophylaxis', true],
+    ['cefazolin', ['cefazolin', 'ancef'], 'surgical-prophylaxis'],
+    ['cefuroxime', ['cefuroxime'], 'surgical-prophylaxis'],
+    ['piperacillin-tazobactam', ['piperacillin', 'zosyn'], 'treatment'],
+    ['cefepime', ['cefepime', 'maxipime'], 'treatment'],
+    ['ceftriaxone', ['ceftriaxone', 'rocephin'], 'treatment'],
+    ['ceftazidime', ['ceftazidime', 'fortaz'], 'treatment'],
+    ['cefoxitin', ['cefoxitin'], 'treatment'],
+    ['ceftaroline', ['ceftaroline'], 'treatment'],
+    ['meropenem', ['meropenem', 'merrem'], 'treatment'],
+    ['imipenem-cilastatin', ['imipenem'], 'treatment'],
+    ['ertapenem', ['ertapenem'], 'treatment'],
+    ['aztreonam', ['aztreonam'], 'treatment'],
+    ['moxifloxacin', ['moxifloxacin'], 'treatment'],
+    ['metronidazole', ['metronidazole', 'flagyl'], 'treatment'],
+    ['clindamycin', ['clindamycin'], 'treatment'],
+    ['linezolid', ['linezolid'], 'treatment'],
+    ['daptomycin', ['daptomycin'], 'treatment'],
+    ['gentamicin', ['gentamicin'], 'treatment'],
+    ['tobramycin', ['tobramycin'], 'treatment'],
+    ['amikacin', ['amikacin'], 'treatment'],
+    ['ampicillin-sulbactam', ['ampicillin', 'unasyn'], 'treatment'],
+    ['nafcillin', ['nafcillin'], 'treatment'],
+    ['oxacillin', ['oxacillin'], 'treatment'],
+    ['azithromycin', ['azithromycin'], 'treatment'],
+    ['doxycycline', ['doxycycline'], 'treatment'],
+    ['micafungin', ['micafungin', 'mycamine'], 'treatment'],
+    ['caspofungin', ['caspofungin', 'cancidas'], 'treatment'],
+    ['anidulafungin', ['anidulafungin', 'eraxis'], 'treatment'],
+    ['amphotericin-b', ['amphotericin', 'ambisome', 'abelcet'], 'treatment'],
+    ['voriconazole', ['voriconazole', 'vfend'], 'treatment'],
+    ['isavuconazonium', ['isavuconazonium', 'isavuconazole', 'cresemba'], 'treatment'],
+    [
+      'sulfamethoxazole-trimethoprim',
+      ['sulfamethoxazole', 'bactrim', 'sulfameth', 'septra', 'cotrimoxazole'],
+      'prophylaxis',
+    ],
+    ['acyclovir', ['acyclovir', 'aciclovir', 'zovirax'], 'prophylaxis'],
+    ['valacyclovir', ['valacyclovir', 'valaciclovir', 'valtrex'], 'prophylaxis'],
+    ['levofloxacin', ['levofloxacin', 'levaquin'], 'prophylaxis'],
+    ['ciprofloxacin', ['ciprofloxacin', 'cipro'], 'prophylaxis'],
+    ['fluconazole', ['fluconazole', 'diflucan'], 'prophylaxis'],
+    ['posaconazole', ['posaconazole', 'noxafil'], 'prophylaxis'],
+    ['rifaximin', ['rifaximin', 'xifaxan'], 'non-systemic'],
+    ['neomycin', ['neomycin'], 'non-systemic'],
+    ['nystatin', ['nystatin'], 'non-systemic'],
+    ['fidaxomicin', ['fidaxomicin', 'dificid'], 'non-systemic'],
+  ] as const
+).map(([id, names, intent, onlyIv]) => ({
+  id,
+  name: id.replace('-', '/'),
   medicationClass: 'antibiotic' as const,
-  names: names as string[],
+  names,
   rxnorm: [],
+  intent,
+  ...(onlyIv === true && { systemicOnlyIv: true }),
 }));
 
 export const ALL_MEDICATION_CONCEPTS: readonly MedicationConcept[] = [
@@ -571,6 +691,119 @@ export const ALL_MEDICATION_CONCEPTS: readonly MedicationConcept[] = [
   ...FEVER_MASKING_AGENTS,
   ...VASOACTIVES,
   ...ANTIBIOTICS,
+];
+
+// ---------------------------------------------------------------------------------------------
+// Route and form of an administration
+// ---------------------------------------------------------------------------------------------
+
+/** SNOMED CT routes (dosage.route) that mean intravenous. [SNOMED CT 284009009 hierarchy] */
+export const IV_ROUTE_CODES: readonly string[] = ['47625008', '255560000', '418114005'];
+
+/**
+ * SNOMED CT routes that are never systemic IV support: intramuscular, subcutaneous, nasal,
+ * ophthalmic, topical, inhalation, intradermal, infiltration, rectal, oral and enteral ones.
+ * [clinical reference section 1: IM epinephrine, nasal phenylephrine do not count]
+ */
+export const NON_IV_ROUTE_CODES: Readonly<Record<string, 'enteral' | 'local'>> = {
+  '78421000': 'local', // intramuscular
+  '34206005': 'local', // subcutaneous
+  '46713006': 'local', // nasal
+  '54485002': 'local', // ophthalmic
+  '6064005': 'local', // topical
+  '18679011': 'local', // inhalation
+  '447694001': 'local', // respiratory tract
+  '372464004': 'local', // intradermal
+  '37161004': 'local', // rectal
+  '26643006': 'enteral', // oral
+  '127490009': 'enteral', // gastrostomy
+  '127492001': 'enteral', // nasogastric
+  '372449004': 'local', // dental
+  '10547007': 'local', // otic
+};
+
+/** Route or form words (normalised text) of the same kinds, for routes sent as text only. */
+export const LOCAL_ROUTE_WORDS: readonly string[] = [
+  'im',
+  'intramuscular',
+  'sc',
+  'subcut',
+  'subcutaneous',
+  'sq',
+  'nasal',
+  'intranasal',
+  'spray',
+  'ophth',
+  'ophthalmic',
+  'eye',
+  'drops',
+  'topical',
+  'cream',
+  'ointment',
+  'gel',
+  'inhaled',
+  'inhalation',
+  'nebulized',
+  'neb',
+  'racepinephrine',
+  'intradermal',
+  'infiltration',
+  'rectal',
+  'suppository',
+  'vaginal',
+  'otic',
+  'dental',
+  'autoinjector',
+  'auto injector',
+  'epipen',
+  'auvi q',
+];
+export const ENTERAL_ROUTE_WORDS: readonly string[] = [
+  'po',
+  'oral',
+  'enteral',
+  'liquid',
+  'capsule',
+  'tablet',
+  'tab',
+  'suspension',
+  'ng tube',
+  'per tube',
+];
+export const IV_ROUTE_WORDS: readonly string[] = ['iv', 'intravenous', 'intravenously', 'i v'];
+
+/**
+ * Local anaesthetics: "lidocaine with epinephrine" is never a vasopressor. [clinical reference
+ * section 1]
+ */
+export const LOCAL_ANAESTHETIC_NAMES: readonly string[] = [
+  'lidocaine',
+  'lignocaine',
+  'xylocaine',
+  'bupivacaine',
+  'marcaine',
+  'sensorcaine',
+  'articaine',
+  'septocaine',
+  'mepivacaine',
+  'prilocaine',
+  'ropivacaine',
+  'chloroprocaine',
+  'tetracaine',
+];
+
+/** Words that say an administration is an infusion (dosage text, method, category, product). */
+export const INFUSION_WORDS: readonly string[] = [
+  'infusion',
+  'drip',
+  'drips',
+  'continuous',
+  'premix',
+  'titrate',
+  'titration',
+  'mcg kg min',
+  'mcg min',
+  'ug kg min',
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -586,6 +819,15 @@ export const SEPSIS_DIAGNOSIS_CODES: readonly { system: string; code: string; pr
   { system: SYSTEM.icd10cm, code: 'A41', prefix: true },
   { system: SYSTEM.icd10cm, code: 'R6520', prefix: false },
   { system: SYSTEM.icd10cm, code: 'R6521', prefix: false },
+  // Sepsis codes beyond A40/A41 (clinical reference section 4).
+  { system: SYSTEM.icd10cm, code: 'B377', prefix: false }, // candidal sepsis
+  { system: SYSTEM.icd10cm, code: 'A021', prefix: false }, // Salmonella sepsis
+  { system: SYSTEM.icd10cm, code: 'A327', prefix: false }, // listerial sepsis
+  { system: SYSTEM.icd10cm, code: 'A427', prefix: false }, // actinomycotic sepsis
+  { system: SYSTEM.icd10cm, code: 'A5486', prefix: false }, // gonococcal sepsis
+  { system: SYSTEM.icd10cm, code: 'T8144', prefix: true }, // sepsis following a procedure
+  { system: SYSTEM.icd10cm, code: 'O85', prefix: false }, // puerperal sepsis
+  { system: SYSTEM.icd10cm, code: 'P36', prefix: true }, // bacterial sepsis of newborn
   { system: SYSTEM.icd9cm, code: '038', prefix: true },
   { system: SYSTEM.icd9cm, code: '99591', prefix: false },
   { system: SYSTEM.icd9cm, code: '99592', prefix: false },
@@ -593,6 +835,24 @@ export const SEPSIS_DIAGNOSIS_CODES: readonly { system: string; code: string; pr
   { system: SYSTEM.snomed, code: '91302008', prefix: false },
   { system: SYSTEM.snomed, code: '76571007', prefix: false },
   { system: SYSTEM.snomed, code: '10001005', prefix: false },
+];
+
+/**
+ * Diagnoses that are evidence of immune effector cell therapy (clinical reference section 3),
+ * compared without dots: Z92.850 personal history of CAR-T therapy, T80.82- complication of immune
+ * effector cellular therapy, D89.83x cytokine release syndrome. A CRS diagnosis (`kind: 'crs'`)
+ * also means "CRS was present" for the fever rule. [DESIGN] a history code is recorded at any later
+ * visit, so its date says nothing of when the infusion was: it is shown, never opens a window.
+ */
+export const CELL_THERAPY_DIAGNOSIS_CODES: readonly {
+  system: string;
+  code: string;
+  prefix: boolean;
+  kind: 'history' | 'complication' | 'crs';
+}[] = [
+  { system: SYSTEM.icd10cm, code: 'Z92850', prefix: false, kind: 'history' },
+  { system: SYSTEM.icd10cm, code: 'T8082', prefix: true, kind: 'complication' },
+  { system: SYSTEM.icd10cm, code: 'D8983', prefix: true, kind: 'crs' },
 ];
 
 /** Condition verification statuses that rule a diagnosis out. [FHIR R4] */

@@ -1,10 +1,23 @@
 /**
- * Sepsis context: (1) a sepsis / septic-shock diagnosis that belongs to the present illness, or
- * (2) systemic antibiotics in the last 72 h together with SIRS (>= 2 criteria) or qSOFA (>= 2)
- * physiology in the recent window. [SEPSIS3] for qSOFA and shock; SIRS per Bone 1992 as quoted in
- * Sepsis-3. The windows are [DESIGN] and configurable.
+ * Sepsis context, following Sepsis-3's "suspected infection" as operationalised in EHR data
+ * (Singer M et al. JAMA 2016;315:801; Seymour CW et al. JAMA 2016;315:762; clinical reference
+ * section 4). Any one of:
+ * 1. `diagnosis`: a sepsis or septic-shock diagnosis of the present admission (never one from a
+ *    previous admission carried into a readmission);
+ * 2. `suspected-infection-with-sirs` / `-with-qsofa`: antimicrobials with treatment intent, plus
+ *    SIRS (>= 2; age-specific in children, Goldstein 2005) or qSOFA (>= 2) in the recent window.
+ *    Treatment intent: paired with a culture, a treatment agent started or continued in the
+ *    look-back, or a surgical-prophylaxis agent continued past the prophylaxis period. Prophylaxis
+ *    (TMP-SMX, acyclovir, levofloxacin, fluconazole...) alone never counts; nor do non-systemic
+ *    agents (rifaximin, oral vancomycin).
+ * 3. `vasopressor-with-infection-signs`: a vasopressor infusion together with signs of infection
+ *    (abnormal temperature or WBC, or a culture drawn) before any antimicrobial is charted, so
+ *    shock is not missed because the pressor came first; outside a CAR-T or bispecific window
+ *    only, where fever is CRS's own sign. [DESIGN]
+ * Windows are [DESIGN] and configurable (rule-config.ts).
  */
 import type { Condition, Encounter } from 'fhir/r4';
+import { isRuledOut } from './cell-therapy-diagnoses.js';
 import {
   canonicalSystem,
   codingsOf,
@@ -13,14 +26,21 @@ import {
   parseFhirTime,
   periodBounds,
   referenceId,
+  timeMs,
 } from './fhir-values.js';
 import { overlaps, type MedicationEvent } from './medication-events.js';
 import type { Reading } from './normalize-observations.js';
-import type { CrsRuleConfig } from './rule-config.js';
-import { EXCLUDED_VERIFICATION_STATUSES, SEPSIS_DIAGNOSIS_CODES } from './rule-tables.js';
+import { paediatricBand, type PatientAge } from './patient-age.js';
+import type { CrsRuleConfig, PaediatricBand } from './rule-config.js';
+import { ANTIBIOTICS, SEPSIS_DIAGNOSIS_CODES, type AntimicrobialIntent } from './rule-tables.js';
 import type { SiteCodes } from './site-codes.js';
+import { vasopressorExclusion } from './crs-vitals.js';
 
-export type SepsisRule = 'diagnosis' | 'antibiotics-with-sirs' | 'antibiotics-with-qsofa';
+export type SepsisRule =
+  | 'diagnosis'
+  | 'suspected-infection-with-sirs'
+  | 'suspected-infection-with-qsofa'
+  | 'vasopressor-with-infection-signs';
 
 export interface SepsisDiagnosis {
   system: string;
@@ -31,13 +51,30 @@ export interface SepsisDiagnosis {
   basis: 'onset' | 'recorded' | 'hook-encounter' | 'active-encounter';
 }
 
+export interface AntimicrobialUse {
+  id: string;
+  name: string;
+  intent: AntimicrobialIntent;
+  firstGiven: string;
+  lastGiven: string;
+  /** Why it is (or is not) evidence of infection. */
+  basis: string;
+}
+
 export interface SepsisContext {
   rulesFired: SepsisRule[];
   diagnoses: SepsisDiagnosis[];
-  antibiotics: { id: string; name: string; lastGiven: string }[];
+  /** Antimicrobials that show treatment intent (the drugs behind the rule). */
+  antibiotics: AntimicrobialUse[];
+  /** Antimicrobials seen that were not evidence of infection (prophylaxis, surgical, oral). */
+  notCounted: AntimicrobialUse[];
   /** Criteria met in the recent window, as text ("RR 24/min > 20"). */
   sirsCriteria: string[];
   qsofaCriteria: string[];
+  /** Signs of infection behind `vasopressor-with-infection-signs`. */
+  infectionSigns: string[];
+  /** The Goldstein band applied to SIRS in a child. */
+  paediatricBand?: string;
 }
 
 export interface SepsisInput {
@@ -46,32 +83,54 @@ export interface SepsisInput {
   events: readonly MedicationEvent[];
   /** Readings in the recent window. */
   recent: readonly Reading[];
+  /** Times (ms) of cultures drawn (blood or other body fluids), any age. */
+  cultures: readonly number[];
+  age: PatientAge;
+  /** In a CAR-T or bispecific window fever is CRS's own sign, not a sign of infection. */
+  therapyContext: boolean;
   now: Date;
   encounterId?: string;
   rules: CrsRuleConfig;
 }
 
+const INTENT_BY_ID = new Map(ANTIBIOTICS.map((a) => [a.id, a]));
+
 export function findSepsisContext(input: SepsisInput): SepsisContext | undefined {
   const diagnoses = presentSepsisDiagnoses(input);
-  const antibiotics = recentAntibiotics(input);
-  const sirsCriteria = sirsMet(input.recent, input.rules);
+  const { counted, notCounted } = antimicrobialUse(input);
+  const band = paediatricBand(input.age, input.rules);
+  const sirsCriteria = sirsMet(input.recent, input.rules, band);
   const qsofaCriteria = qsofaMet(input.recent, input.rules);
   const rulesFired: SepsisRule[] = [];
   if (diagnoses.length) rulesFired.push('diagnosis');
-  if (antibiotics.length && sirsCriteria.length >= 2) rulesFired.push('antibiotics-with-sirs');
-  if (antibiotics.length && qsofaCriteria.length >= 2) rulesFired.push('antibiotics-with-qsofa');
+  if (counted.length && sirsCriteria.length >= 2 && sirsValidForAge(sirsCriteria, band))
+    rulesFired.push('suspected-infection-with-sirs');
+  if (counted.length && qsofaCriteria.length >= 2) rulesFired.push('suspected-infection-with-qsofa');
+  const infectionSigns = counted.length === 0 && !input.therapyContext ? signsOfInfection(input, band) : [];
+  if (infectionSigns.length && vasopressorRunning(input)) rulesFired.push('vasopressor-with-infection-signs');
   if (!rulesFired.length) return undefined;
-  return { rulesFired, diagnoses, antibiotics, sirsCriteria, qsofaCriteria };
+  return {
+    rulesFired,
+    diagnoses,
+    antibiotics: counted,
+    notCounted,
+    sirsCriteria,
+    qsofaCriteria,
+    infectionSigns: rulesFired.includes('vasopressor-with-infection-signs') ? infectionSigns : [],
+    ...(band && { paediatricBand: band.label }),
+  };
 }
+
+// ---- diagnoses ---------------------------------------------------------------------------------
 
 function presentSepsisDiagnoses(input: SepsisInput): SepsisDiagnosis[] {
   const nowMs = input.now.getTime();
-  const fromMs = nowMs - input.rules.sepsis.diagnosisLookbackDays * DAY_MS;
   const result: SepsisDiagnosis[] = [];
+  const current = currentEncounter(input, nowMs);
   for (const condition of input.conditions) {
     const coding = sepsisCoding(condition, input.rules.siteCodes);
     if (!coding || isRuledOut(condition)) continue;
-    const basis = presentIllnessBasis(condition, input, fromMs, nowMs);
+    const basis = presentIllnessBasis(condition, input, current, nowMs);
     if (!basis) continue;
     result.push({
       system: coding.system,
@@ -100,80 +159,197 @@ function sepsisCoding(
   return undefined;
 }
 
-function isRuledOut(condition: Condition): boolean {
-  const verification = codingsOf(condition.verificationStatus).map((c) => c.code);
-  const clinical = codingsOf(condition.clinicalStatus).map((c) => c.code);
-  return (
-    verification.some((v) => v !== undefined && EXCLUDED_VERIFICATION_STATUSES.includes(v)) ||
-    clinical.some((c) => c === 'resolved' || c === 'inactive' || c === 'remission')
-  );
+interface CurrentEncounter {
+  id?: string;
+  startMs: number;
 }
 
+/** The hook's encounter, else the open encounter containing now (latest start wins). */
+function currentEncounter(input: SepsisInput, nowMs: number): CurrentEncounter | undefined {
+  const hookId = referenceId(input.encounterId);
+  let best: CurrentEncounter | undefined;
+  for (const encounter of input.encounters) {
+    const { start, end } = periodBounds(encounter.period);
+    if (start === undefined || start > nowMs) continue;
+    const isHook = hookId !== undefined && encounter.id === hookId;
+    const open =
+      (end === undefined || end >= nowMs) &&
+      encounter.status !== 'finished' &&
+      encounter.status !== 'cancelled';
+    if (isHook) return { ...(encounter.id !== undefined && { id: encounter.id }), startMs: start };
+    if (open && (!best || start > best.startMs))
+      best = { ...(encounter.id !== undefined && { id: encounter.id }), startMs: start };
+  }
+  return best;
+}
+
+/**
+ * A diagnosis belongs to the present illness when it is coded on the hook's encounter, or on an
+ * encounter that is still open or ended within a day of the current one's start (an emergency
+ * visit before the admission, an ICU stay inside it); a diagnosis coded on an admission that ended
+ * earlier is a previous admission's and never counts on readmission. [DESIGN] Without an
+ * encounter, it counts when dated (onset or recorded) inside the current encounter, or within the
+ * look-back when no encounter is known.
+ */
 function presentIllnessBasis(
   condition: Condition,
   input: SepsisInput,
-  fromMs: number,
+  current: CurrentEncounter | undefined,
   nowMs: number,
 ): SepsisDiagnosis['basis'] | undefined {
+  const encounterRef = referenceId(condition.encounter?.reference);
+  if (encounterRef !== undefined && encounterRef === referenceId(input.encounterId)) return 'hook-encounter';
+  const coded = encounterRef === undefined ? undefined : input.encounters.find((e) => e.id === encounterRef);
+  if (coded) {
+    const { start, end } = periodBounds(coded.period);
+    if (start === undefined || start > nowMs) return undefined;
+    const continuousFrom = (current?.startMs ?? nowMs) - DAY_MS;
+    return end === undefined || end >= continuousFrom ? 'active-encounter' : undefined;
+  }
   const onset = parseFhirTime(condition.onsetDateTime ?? condition.onsetPeriod?.start);
   const recorded = parseFhirTime(condition.recordedDate);
-  if (onset !== undefined || recorded !== undefined) {
-    if (onset !== undefined && onset >= fromMs && onset <= nowMs) return 'onset';
-    if (recorded !== undefined && recorded >= fromMs && recorded <= nowMs) return 'recorded';
-    return undefined;
-  }
-  const encounterRef = referenceId(condition.encounter?.reference);
-  if (encounterRef === undefined) return undefined;
-  if (input.encounterId !== undefined && encounterRef === referenceId(input.encounterId))
-    return 'hook-encounter';
-  const encounter = input.encounters.find((e) => e.id === encounterRef);
-  if (!encounter) return undefined;
-  const { start, end } = periodBounds(encounter.period);
-  if (start === undefined || start > nowMs) return undefined;
-  return end === undefined || end >= fromMs ? 'active-encounter' : undefined;
+  const fromMs = current
+    ? current.startMs - DAY_MS
+    : nowMs - input.rules.sepsis.diagnosisLookbackDays * DAY_MS;
+  if (onset !== undefined && onset >= fromMs && onset <= nowMs) return 'onset';
+  if (recorded !== undefined && recorded >= fromMs && recorded <= nowMs) return 'recorded';
+  return undefined;
 }
 
-function recentAntibiotics(input: SepsisInput): SepsisContext['antibiotics'] {
+// ---- antimicrobials ----------------------------------------------------------------------------
+
+function antimicrobialUse(input: SepsisInput): {
+  counted: AntimicrobialUse[];
+  notCounted: AntimicrobialUse[];
+} {
   const nowMs = input.now.getTime();
-  const fromMs = nowMs - input.rules.sepsis.antibioticLookbackHours * HOUR_MS;
-  const latest = new Map<string, { id: string; name: string; lastGiven: string }>();
+  const s = input.rules.sepsis;
+  const fromMs = nowMs - s.antibioticLookbackHours * HOUR_MS;
+  const byAgent = new Map<string, { first: number; last: number; systemic: boolean; name: string }>();
   for (const e of input.events) {
-    if (e.medicationClass !== 'antibiotic' || !overlaps(e, fromMs, nowMs)) continue;
-    const given = e.end !== undefined && Date.parse(e.end) <= nowMs ? e.end : e.start;
-    const previous = latest.get(e.conceptId);
-    if (!previous || given > previous.lastGiven)
-      latest.set(e.conceptId, { id: e.conceptId, name: e.name, lastGiven: given });
+    if (e.medicationClass !== 'antibiotic' || timeMs(e.start) > nowMs) continue;
+    const concept = INTENT_BY_ID.get(e.conceptId);
+    const systemic = e.route !== 'local' && !(concept?.systemicOnlyIv === true && e.route !== 'iv');
+    const start = timeMs(e.start);
+    const end = Math.min(e.end !== undefined ? timeMs(e.end) : start, nowMs);
+    const key = `${e.conceptId}|${String(systemic)}`;
+    const seen = byAgent.get(key);
+    byAgent.set(key, {
+      first: Math.min(seen?.first ?? start, start),
+      last: Math.max(seen?.last ?? end, end),
+      systemic,
+      name: e.name,
+    });
   }
-  return [...latest.values()].sort((a, b) => a.name.localeCompare(b.name));
+  const counted: AntimicrobialUse[] = [];
+  const notCounted: AntimicrobialUse[] = [];
+  for (const [key, use] of byAgent) {
+    if (use.last < fromMs) continue; // not given in the look-back
+    const id = key.slice(0, key.lastIndexOf('|'));
+    const intent = INTENT_BY_ID.get(id)?.intent ?? 'treatment';
+    const paired = input.cultures.some(
+      (c) =>
+        (c <= use.first && use.first - c <= s.cultureThenAntibioticHours * HOUR_MS) ||
+        (c >= use.first && c - use.first <= s.antibioticThenCultureHours * HOUR_MS),
+    );
+    const row = (basis: string): AntimicrobialUse => ({
+      id,
+      name: use.name,
+      intent,
+      firstGiven: new Date(use.first).toISOString(),
+      lastGiven: new Date(use.last).toISOString(),
+      basis,
+    });
+    const continuedHours = (use.last - use.first) / HOUR_MS;
+    if (!use.systemic) notCounted.push(row('not systemic (topical, inhaled or enteral only)'));
+    else if (intent === 'non-systemic') notCounted.push(row('not absorbed: acts in the gut only'));
+    else if (paired) counted.push(row('paired with a culture'));
+    else if (intent === 'treatment') counted.push(row('treatment agent'));
+    else if (intent === 'surgical-prophylaxis' && continuedHours > s.surgicalProphylaxisHours)
+      counted.push(row(`continued ${String(Math.round(continuedHours))} h, beyond surgical prophylaxis`));
+    else if (intent === 'surgical-prophylaxis')
+      notCounted.push(row('may be surgical prophylaxis (not continued, no culture)'));
+    else notCounted.push(row('routine prophylaxis around these therapies'));
+  }
+  const byName = (a: AntimicrobialUse, b: AntimicrobialUse): number => a.name.localeCompare(b.name);
+  return { counted: counted.sort(byName), notCounted: notCounted.sort(byName) };
 }
+
+// ---- signs of infection before any antimicrobial -----------------------------------------------
+
+function signsOfInfection(input: SepsisInput, band: PaediatricBand | undefined): string[] {
+  const signs: string[] = [];
+  const temp = sirsMet(input.recent, input.rules, band).filter(
+    (c) => c.startsWith('temperature') || c.startsWith('WBC'),
+  );
+  signs.push(...temp);
+  const nowMs = input.now.getTime();
+  const fromMs = nowMs - input.rules.recentWindowHours * HOUR_MS;
+  if (input.cultures.some((c) => c >= fromMs && c <= nowMs)) signs.push('culture drawn in the recent window');
+  return signs;
+}
+
+function vasopressorRunning(input: SepsisInput): boolean {
+  const nowMs = input.now.getTime();
+  const fromMs = nowMs - input.rules.recentWindowHours * HOUR_MS;
+  return input.events.some(
+    (e) =>
+      e.medicationClass === 'vasopressor' &&
+      overlaps(e, fromMs, nowMs) &&
+      vasopressorExclusion(e) === undefined,
+  );
+}
+
+// ---- SIRS and qSOFA ----------------------------------------------------------------------------
 
 function extreme(
   readings: readonly Reading[],
   kind: Reading['kind'],
   pick: 'max' | 'min',
 ): number | undefined {
-  const values = readings.filter((r) => r.kind === kind).map((r) => r.value);
-  if (!values.length) return undefined;
-  return pick === 'max' ? Math.max(...values) : Math.min(...values);
+  let best: number | undefined;
+  for (const r of readings) {
+    if (r.kind !== kind) continue;
+    if (best === undefined || (pick === 'max' ? r.value > best : r.value < best)) best = r.value;
+  }
+  return best;
 }
 
-/** SIRS criteria met by the worst value of each in the window. */
-export function sirsMet(recent: readonly Reading[], rules: CrsRuleConfig): string[] {
+/**
+ * SIRS criteria met by the worst value of each in the window: adult cut-offs (Bone 1992, as
+ * quoted in Sepsis-3), or the child's Goldstein 2005 band (temperature > 38.5 °C or < 36 °C;
+ * heart rate, respiratory rate and WBC by age).
+ */
+export function sirsMet(recent: readonly Reading[], rules: CrsRuleConfig, band?: PaediatricBand): string[] {
   const s = rules.sirs;
+  const tempAbove = band ? rules.thresholds.paediatricSirsTempAbove : s.tempAbove;
+  const hrAbove = band ? band.heartRateAbove : s.heartRateAbove;
+  const rrAbove = band ? band.respRateAbove : s.respRateAbove;
+  const wbcAbove = band ? band.wbcAbove : s.wbcAbove;
+  const wbcBelow = band ? band.wbcBelow : s.wbcBelow;
   const met: string[] = [];
   const tMax = extreme(recent, 'temperature', 'max');
   const tMin = extreme(recent, 'temperature', 'min');
-  if (tMax !== undefined && tMax > s.tempAbove) met.push(`temperature ${tMax} °C > ${s.tempAbove}`);
+  if (tMax !== undefined && tMax > tempAbove) met.push(`temperature ${tMax} °C > ${tempAbove}`);
   else if (tMin !== undefined && tMin < s.tempBelow) met.push(`temperature ${tMin} °C < ${s.tempBelow}`);
   const hr = extreme(recent, 'heart-rate', 'max');
-  if (hr !== undefined && hr > s.heartRateAbove) met.push(`heart rate ${hr}/min > ${s.heartRateAbove}`);
+  const hrMin = extreme(recent, 'heart-rate', 'min');
+  if (hr !== undefined && hr > hrAbove) met.push(`heart rate ${hr}/min > ${hrAbove}`);
+  else if (band?.heartRateBelow !== undefined && hrMin !== undefined && hrMin < band.heartRateBelow)
+    met.push(`heart rate ${hrMin}/min < ${band.heartRateBelow}`);
   const rr = extreme(recent, 'respiratory-rate', 'max');
-  if (rr !== undefined && rr > s.respRateAbove) met.push(`respiratory rate ${rr}/min > ${s.respRateAbove}`);
+  if (rr !== undefined && rr > rrAbove) met.push(`respiratory rate ${rr}/min > ${rrAbove}`);
   const wMax = extreme(recent, 'wbc', 'max');
   const wMin = extreme(recent, 'wbc', 'min');
-  if (wMax !== undefined && wMax > s.wbcAbove) met.push(`WBC ${wMax} ×10⁹/L > ${s.wbcAbove}`);
-  else if (wMin !== undefined && wMin < s.wbcBelow) met.push(`WBC ${wMin} ×10⁹/L < ${s.wbcBelow}`);
+  if (wMax !== undefined && wMax > wbcAbove) met.push(`WBC ${wMax} ×10⁹/L > ${wbcAbove}`);
+  else if (wbcBelow !== undefined && wMin !== undefined && wMin < wbcBelow)
+    met.push(`WBC ${wMin} ×10⁹/L < ${wbcBelow}`);
   return met;
+}
+
+/** [Goldstein 2005] in children one of the criteria must be temperature or leukocyte count. */
+function sirsValidForAge(criteria: readonly string[], band: PaediatricBand | undefined): boolean {
+  return !band || criteria.some((c) => c.startsWith('temperature') || c.startsWith('WBC'));
 }
 
 /** qSOFA criteria met by the worst value of each in the window. */

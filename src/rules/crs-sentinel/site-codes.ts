@@ -53,6 +53,8 @@ export const siteCodesFileSchema = z.strictObject({
             `unknown medication concept "${String(issue.input)}" (known: ${[...KNOWN_CONCEPT_IDS].join(', ')})`,
         }),
         display: z.string().optional(),
+        /** The code names an infusion (e.g. a premixed drip bag such as MIMIC's NORE8/250N). */
+        infusion: z.boolean().optional(),
       }),
     )
     .optional(),
@@ -67,6 +69,8 @@ export interface SiteCodes {
   systemAliases: Readonly<Record<string, string>>;
   nameSystems: readonly string[];
   medications: Readonly<Record<string, string>>;
+  /** Keys (`system|code`) of medication codes that name an infusion. */
+  infusions: readonly string[];
   oxygenDevices: Readonly<Record<string, OxygenSupportClass>>;
   observations: Readonly<Record<string, ReadingKind>>;
 }
@@ -76,6 +80,7 @@ export const EMPTY_SITE_CODES: SiteCodes = {
   systemAliases: {},
   nameSystems: [],
   medications: {},
+  infusions: [],
   oxygenDevices: {},
   observations: {},
 };
@@ -100,6 +105,9 @@ export function parseSiteCodes(input: unknown): SiteCodes {
     systemAliases: file.systemAliases ?? {},
     nameSystems: file.nameSystems ?? [],
     medications: toMap(file.medications, (row: { concept: string }) => row.concept),
+    infusions: (file.medications ?? [])
+      .filter((m) => m.infusion === true)
+      .map((m) => codeKey(m.system, m.code)),
     oxygenDevices: toMap(file.oxygenDevices, (row: { supportClass: OxygenSupportClass }) => row.supportClass),
     observations: toMap(file.observations, (row: { kind: ReadingKind }) => row.kind),
   };

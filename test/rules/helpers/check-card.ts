@@ -44,8 +44,27 @@ export function checkCard(card: CdsCard): void {
   const assessment = card.extension?.['org.crs-sentinel.assessment'] as Record<string, unknown> | undefined;
   if (card.indicator !== 'info') {
     expect(assessment).toBeDefined();
-    expect([1, 2, 3, 4]).toContain(assessment?.grade);
+    if (assessment?.cardKind === 'crs') expect([1, 2, 3, 4]).toContain(assessment.grade);
+    else expect(assessment?.grade).toBe('none');
     expect(assessment?.scale).toBe('ASTCT-2019');
     expect((assessment?.context as unknown[]).length).toBeGreaterThan(0);
+  }
+  // Plain text outside tables: no Markdown escapes; sentences and list items start with a capital.
+  const prose = (card.detail ?? '')
+    .split('\n')
+    .filter((line) => !line.startsWith('|'))
+    .join('\n');
+  expect(prose).not.toContain('\\|');
+  for (const line of prose.split('\n').filter((l) => l.startsWith('- ')))
+    expect(line.charAt(2)).toMatch(/[A-Z0-9*"]/);
+  // A tocilizumab draft only on a CRS card from grade 2 (never for an afebrile or sepsis card).
+  const draft = (card.suggestions ?? []).some((s) =>
+    (s.actions ?? []).some(
+      (a) => (a.resource as { resourceType?: string } | undefined)?.resourceType === 'MedicationRequest',
+    ),
+  );
+  if (draft) {
+    expect(assessment?.cardKind).toBe('crs');
+    expect(assessment?.grade).toBeGreaterThanOrEqual(2);
   }
 }

@@ -1,0 +1,27 @@
+/**
+ * Cultures drawn (blood and other body fluids): only their times matter, to pair them with
+ * antimicrobials for Sepsis-3's "suspected infection" (sepsis-context.ts).
+ */
+import type { Observation } from 'fhir/r4';
+import { canonicalSystem, codingsOf } from './fhir-values.js';
+import { observationTime } from './normalize-observations.js';
+import { CULTURE_LOINC, SYSTEM, UNUSABLE_OBSERVATION_STATUSES } from './rule-tables.js';
+import type { SiteCodes } from './site-codes.js';
+
+/** Times (ms) of the cultures among these Observations, sorted. */
+export function cultureTimes(observations: readonly Observation[], siteCodes: SiteCodes): number[] {
+  const times: number[] = [];
+  for (const obs of observations) {
+    if (UNUSABLE_OBSERVATION_STATUSES.includes(obs.status)) continue;
+    const isCulture = codingsOf(obs.code).some(
+      (c) =>
+        c.code !== undefined &&
+        canonicalSystem(c.system, siteCodes) === SYSTEM.loinc &&
+        CULTURE_LOINC.includes(c.code),
+    );
+    if (!isCulture) continue;
+    const time = observationTime(obs);
+    if (time) times.push(Date.parse(time.time));
+  }
+  return times.sort((a, b) => a - b);
+}
