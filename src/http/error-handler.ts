@@ -16,6 +16,7 @@ interface HttpishError {
   status: number;
   type?: unknown;
   code?: unknown;
+  errno?: unknown;
   name?: unknown;
 }
 
@@ -47,13 +48,18 @@ const BODY_PARSER_ERRORS: Record<string, CdsError> = {
 /**
  * Errors raised outside our code that mean "the request is wrong", as CdsErrors; undefined for
  * anything else. body-parser passes a zlib error (`code` Z_DATA_ERROR, Z_BUF_ERROR, ...) for a
- * body that fails to inflate, with status 400 and no `type`; the router (express 5) throws a
+ * body that fails to inflate (brotli's codes start ERR_), with status 400 and no `type`; the router (express 5) throws a
  * URIError with status 400 when a path parameter has a malformed percent-escape.
  */
 function knownForeignError(error: unknown): CdsError | undefined {
   if (!isHttpishError(error)) return undefined;
   if (typeof error.type === 'string') return BODY_PARSER_ERRORS[error.type];
-  if (error.status === 400 && typeof error.code === 'string' && error.code.startsWith('Z_')) {
+  if (
+    error.status === 400 &&
+    typeof error.errno === 'number' &&
+    typeof error.code === 'string' &&
+    /^(Z_|ZSTD_|ERR_)/i.test(error.code)
+  ) {
     return new CdsError('bad-request', 'request body could not be decompressed (corrupt Content-Encoding)', {
       reason: 'body: corrupt compressed content',
     });
