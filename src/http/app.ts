@@ -37,6 +37,7 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps) {
   const app = express();
+  const bodyLimitBytes = parseByteLimit(deps.bodyLimit);
   app.disable('x-powered-by');
   // Cards are computed per call and never served conditionally: express would hash every body.
   app.disable('etag');
@@ -80,7 +81,7 @@ export function createApp(deps: AppDeps) {
     })
     .all(methodNotAllowed(GET));
 
-  const json = jsonBody(parseByteLimit(deps.bodyLimit));
+  const json = jsonBody(bodyLimitBytes);
   const authenticate = authentication(deps);
 
   app
@@ -125,7 +126,7 @@ export function createApp(deps: AppDeps) {
   app.use((_req, _res, next) => {
     next(notFound('no such endpoint'));
   });
-  app.use(createErrorHandler(deps.logger));
+  app.use(createErrorHandler(deps.logger, bodyLimitBytes));
   return app;
 }
 

@@ -7,6 +7,7 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { CdsError } from '../errors/cds-error.js';
 import type { Logger } from '../logging/logger.js';
+import { declaredLength } from './request-body.js';
 import { addLogFacts, requestIdOf } from './request-logging.js';
 
 /** Content codings body-parser inflates on Node 20 (RFC 9110 section 12.5.3 `Accept-Encoding`). */
@@ -68,11 +69,15 @@ function knownForeignError(error: unknown): CdsError | undefined {
   return undefined;
 }
 
-export function sendError(req: Request, res: Response, error: CdsError): void {
-  // A body the handler did not read (a refused request answered before reading it): close the
-  // connection after the answer rather than wait for, and then discard, the rest of the body
-  // (RFC 9112 section 9.6; RFC 9110 section 15.5.14 for 413).
-  if (!req.complete) res.set('Connection', 'close');
+export function sendError(req: Request, res: Response, error: CdsError, bodyLimitBytes: number): void {
+  // A refused request whose body was not read and is over the limit (a 413 answered from its
+  // Content-Length, or a 401 for a huge body): close the connection after the answer rather than
+  // read and discard the rest (RFC 9110 section 15.5.14, RFC 9112 section 9.6). A body within the
+  // limit is drained by node instead: closing with unread data can reset the connection before
+  // the client reads the answer, and a 401 must reach an EHR whose token expired.
+  if (!req.complete && (error.code === 'payload-too-large' || (declaredLength(req) ?? 0) > bodyLimitBytes)) {
+    res.set('Connection', 'close');
+  }
   if (error.allowedMethods) res.set('Allow', error.allowedMethods.join(', '));
   if (error.code === 'unsupported-media-type') {
     res.set('Accept-Encoding', ACCEPTED_CONTENT_CODINGS);
@@ -91,7 +96,7 @@ export function sendError(req: Request, res: Response, error: CdsError): void {
 /** At most this much of a foreign error's message is logged (it could quote data). */
 const MAX_LOGGED_MESSAGE = 200;
 
-export function createErrorHandler(logger: Logger): ErrorRequestHandler {
+export function createErrorHandler(logger: Logger, bodyLimitBytes: number): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     if (res.headersSent) {
       next(error);
@@ -100,7 +105,7 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
     const known = error instanceof CdsError ? error : knownForeignError(error);
     if (known && known.code !== 'internal') {
       addLogFacts(res, { reason: known.reason });
-      sendError(req, res, known);
+      sendError(req, res, known, bodyLimitBytes);
       return;
     }
     // Unhandled: name and message for the operator, with the request id. Our own messages carry

@@ -2,6 +2,7 @@
  * Reading a JSON request body: what is refused before a byte of it is read, then express.json
  * (body-parser) for the rest (inflating gzip, deflate and br; limiting the inflated size).
  */
+import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import { CdsError } from '../errors/cds-error.js';
 
@@ -15,6 +16,12 @@ export function parseByteLimit(limit: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(limit.trim());
   if (!match) throw new Error(`not a byte size: ${limit}`);
   return Math.floor(Number(match[1]) * (UNITS[(match[2] ?? 'b').toLowerCase()] ?? 1));
+}
+
+/** The request's declared Content-Length, when it has a valid one. */
+export function declaredLength(req: IncomingMessage): number | undefined {
+  const declared = req.headers['content-length'];
+  return declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
 }
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
@@ -33,8 +40,7 @@ const JSON_TYPES = ['application/json', 'application/*+json'];
  */
 export function jsonBody(limitBytes: number): RequestHandler[] {
   const gate: RequestHandler = (req, _res, next) => {
-    const declared = req.headers['content-length'];
-    const length = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
+    const length = declaredLength(req);
     if (length !== undefined && length > limitBytes) {
       next(new CdsError('payload-too-large', 'request body is larger than this service accepts'));
       return;
