@@ -63,5 +63,7 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
     }
     next();
   };
-  return [gate, express.json({ limit: limitBytes, type: JSON_TYPES })];
+  // strict: false parses any JSON value, so that `"x"` or `42` is answered "(body): expected
+  // object, got string" by validation rather than "not valid JSON", which it is.
+  return [gate, express.json({ limit: limitBytes, type: JSON_TYPES, strict: false })];
 }
