@@ -265,6 +265,49 @@ describe('malformed percent-escapes in the path: 400 before authentication', () 
   });
 });
 
+describe('refused before the body is read', () => {
+  const { app, lines } = buildSignedApp({ bodyLimit: '1mb' });
+  let server: Listening;
+  beforeAll(async () => {
+    server = await listen(app);
+  });
+  afterAll(() => server.close());
+
+  it('a 401 for a body within the limit reaches the client and keeps the connection', async () => {
+    const body = JSON.stringify(hookRequest({ prefetch: { padding: 'x'.repeat(900_000) } }));
+    const res = await fetch(`${server.url}${SERVICE}`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', authorization: 'Bearer expired-or-garbage' },
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('connection')).not.toBe('close');
+  });
+
+  it('a 401 for a declared body over the limit is answered and the connection closed', async () => {
+    const res = await fetch(`${server.url}${SERVICE}`, {
+      method: 'POST',
+      body: Buffer.alloc(3 * 1024 * 1024, 0x20),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('connection')).toBe('close');
+  });
+
+  it('the log line of a 405 and a 415 says why', async () => {
+    await request(app).get(SERVICE).expect(405);
+    expect(requestLines(lines).at(-1)).toMatchObject({
+      status: 405,
+      reason: expect.stringMatching(/^GET is not allowed/) as unknown,
+    });
+    await post(app).set('Content-Type', 'text/plain').send('{}').expect(415);
+    expect(requestLines(lines).at(-1)).toMatchObject({
+      status: 415,
+      reason: 'body: not declared application/json',
+    });
+  });
+});
+
 describe('validation messages say what was expected, never echo values', () => {
   const { app, lines } = buildSignedApp();
   const context = { userId: 'Practitioner/example', patientId: 'pat-1' };
