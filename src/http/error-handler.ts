@@ -48,13 +48,16 @@ const BODY_PARSER_ERRORS: Record<string, CdsError> = {
 
 /**
  * Errors raised outside our code that mean "the request is wrong", as CdsErrors; undefined for
- * anything else. body-parser passes a zlib error (`code` Z_DATA_ERROR, Z_BUF_ERROR, ...) for a
- * body that fails to inflate (brotli's codes start ERR_), with status 400 and no `type`; the router (express 5) throws a
- * URIError with status 400 when a path parameter has a malformed percent-escape.
+ * anything else. body-parser passes on the zlib error (`code` Z_DATA_ERROR, Z_BUF_ERROR, ...;
+ * brotli's start ERR_) of a body that fails to inflate, with status 400 and no `type`; express
+ * 5's router throws a URIError with status 400 for a path parameter with a malformed
+ * percent-escape (app.ts answers those before routing; this is the backstop).
  */
 function knownForeignError(error: unknown): CdsError | undefined {
   if (!isHttpishError(error)) return undefined;
-  if (typeof error.type === 'string') return BODY_PARSER_ERRORS[error.type];
+  if (typeof error.type === 'string') {
+    return Object.hasOwn(BODY_PARSER_ERRORS, error.type) ? BODY_PARSER_ERRORS[error.type] : undefined;
+  }
   if (
     error.status === 400 &&
     typeof error.errno === 'number' &&
