@@ -10,15 +10,16 @@ import {
   PATIENT_VIEW_HOOK,
 } from '../cds-hooks/crs-sentinel-service.js';
 import { parseFeedbackRequest } from '../cds-hooks/feedback-request.js';
-import { parseHookRequest } from '../cds-hooks/hook-request.js';
-import { CdsError, notFound } from '../errors/cds-error.js';
+import { hookInstanceOf, parseHookRequest } from '../cds-hooks/hook-request.js';
+import { CdsError, notFound, quote } from '../errors/cds-error.js';
 import type { FeedbackStore } from '../feedback/feedback-store.js';
 import type { Logger } from '../logging/logger.js';
 import { handlePatientView, type PatientViewDeps } from '../service/patient-view.js';
 import { recordFeedback } from '../service/record-feedback.js';
 import type { AuthenticatedCaller, RequestAuthenticator } from '../service/request-authenticator.js';
-import { createErrorHandler } from './error-handler.js';
+import { createErrorHandler, malformedPath } from './error-handler.js';
 import { addLogFacts, requestLogging } from './request-logging.js';
+import { jsonBody, parseByteLimit } from './request-body.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -36,6 +37,7 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps) {
   const app = express();
+  const bodyLimitBytes = parseByteLimit(deps.bodyLimit);
   app.disable('x-powered-by');
   // Cards are computed per call and never served conditionally: express would hash every body.
   app.disable('etag');
@@ -52,65 +54,122 @@ export function createApp(deps: AppDeps) {
     }),
   );
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    const accepting = deps.isAcceptingWork?.() ?? true;
-    const storeReady = await deps.feedbackStore.check().then(
-      () => true,
-      () => false,
-    );
-    res.status(accepting && storeReady ? 200 : 503).json({
-      status: accepting && storeReady ? 'ready' : 'not-ready',
-      checks: { acceptingWork: accepting, feedbackStore: storeReady },
-    });
+  // A malformed percent-escape anywhere in the path is a 400 before any route decodes a parameter
+  // (express 5's router throws a URIError on one, which was a 500 before authentication).
+  app.use((req, _res, next) => {
+    next(isDecodablePath(req.path) ? undefined : malformedPath());
   });
 
-  const json = express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] });
+  app
+    .route('/healthz')
+    .get((_req, res) => {
+      res.json({ status: 'ok' });
+    })
+    .all(methodNotAllowed(GET));
+  app
+    .route('/readyz')
+    .get(async (_req, res) => {
+      const accepting = deps.isAcceptingWork?.() ?? true;
+      const storeReady = await deps.feedbackStore.check().then(
+        () => true,
+        () => false,
+      );
+      res.status(accepting && storeReady ? 200 : 503).json({
+        status: accepting && storeReady ? 'ready' : 'not-ready',
+        checks: { acceptingWork: accepting, feedbackStore: storeReady },
+      });
+    })
+    .all(methodNotAllowed(GET));
+
+  const json = jsonBody(bodyLimitBytes);
   const authenticate = authentication(deps);
 
-  app.get('/cds-services', authenticate, (_req, res) => {
-    res.json({ services: [CRS_SENTINEL_SERVICE] });
-  });
+  app
+    .route('/cds-services')
+    .get(authenticate, (_req, res) => {
+      res.json({ services: [CRS_SENTINEL_SERVICE] });
+    })
+    .all(methodNotAllowed(GET));
 
-  app.post('/cds-services/:id', authenticate, knownService, json, async (req, res) => {
-    const request = parseHookRequest(req.body, PATIENT_VIEW_HOOK);
-    const outcome = await handlePatientView(request, callerOf(res.locals), deps.patientView);
-    addLogFacts(res, {
-      hookInstance: request.hookInstance,
-      patient: deps.hashPatientId(request.context.patientId),
-      ...outcome.log,
-    });
-    res.json(outcome.response);
-  });
+  app
+    .route('/cds-services/:id')
+    .post(authenticate, knownService, ...json, async (req, res) => {
+      // Logged even when the body fails validation below: which call of the EHR this was.
+      const hookInstance = hookInstanceOf(req.body);
+      if (hookInstance !== undefined) addLogFacts(res, { hookInstance });
+      const request = parseHookRequest(req.body, PATIENT_VIEW_HOOK);
+      const outcome = await handlePatientView(request, callerOf(res.locals), deps.patientView);
+      addLogFacts(res, {
+        hookInstance: request.hookInstance,
+        patient: deps.hashPatientId(request.context.patientId),
+        ...outcome.log,
+      });
+      res.json(outcome.response);
+    })
+    .all(knownServiceOnly, methodNotAllowed(POST));
 
-  app.post('/cds-services/:id/feedback', authenticate, knownService, json, async (req, res) => {
-    const feedback = parseFeedbackRequest(req.body);
-    const count = await recordFeedback(
-      CRS_SENTINEL_SERVICE_ID,
-      feedback,
-      deps.feedbackStore,
-      deps.patientView.now(),
-    );
-    addLogFacts(res, { feedback: count });
-    res.json({});
-  });
+  app
+    .route('/cds-services/:id/feedback')
+    .post(authenticate, knownService, ...json, async (req, res) => {
+      const feedback = parseFeedbackRequest(req.body);
+      const count = await recordFeedback(
+        CRS_SENTINEL_SERVICE_ID,
+        feedback,
+        deps.feedbackStore,
+        deps.patientView.now(),
+      );
+      addLogFacts(res, { feedback: count });
+      res.json({});
+    })
+    .all(knownServiceOnly, methodNotAllowed(POST));
 
   app.use((_req, _res, next) => {
     next(notFound('no such endpoint'));
   });
-  app.use(createErrorHandler(deps.logger));
+  app.use(createErrorHandler(deps.logger, bodyLimitBytes));
   return app;
 }
 
 const knownService: RequestHandler = (req, _res, next) => {
+  const id = String(req.params.id);
   next(
-    req.params.id === CRS_SENTINEL_SERVICE_ID
+    id === CRS_SENTINEL_SERVICE_ID
       ? undefined
-      : notFound(`no CDS service with id '${String(req.params.id)}'`),
+      : notFound(`no CDS service with id ${quote(id)}`, 'unknown service id'),
   );
 };
+
+/** For a wrong method: an unknown service id stays a 404 (the resource does not exist). */
+const knownServiceOnly: RequestHandler = (req, _res, next) => {
+  next(req.params.id === CRS_SENTINEL_SERVICE_ID ? undefined : 'route');
+};
+
+// CORS (the `cors` middleware above) answers OPTIONS on every path; express answers HEAD with GET.
+const GET = ['GET', 'HEAD', 'OPTIONS'] as const;
+const POST = ['POST', 'OPTIONS'] as const;
+
+/**
+ * RFC 9110 section 15.5.6: a method the resource does not take is a 405 with `Allow`. Answered
+ * before authentication, like a 404: which methods a path takes is in the README, not a secret.
+ */
+function methodNotAllowed(allowed: readonly string[]): RequestHandler {
+  return (req, _res, next) => {
+    next(
+      new CdsError('method-not-allowed', `${req.method} is not allowed here; use ${allowed.join(', ')}`, {
+        allowedMethods: allowed,
+      }),
+    );
+  };
+}
+
+function isDecodablePath(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Verifies the caller's JWT against the public URL of the endpoint called (its `aud`). */
 function authentication(deps: AppDeps): RequestHandler {

@@ -1,7 +1,8 @@
 /**
  * One JSON log line per request, written when the response finishes: request id, method, path
  * (never the query), status, latency, and the facts a route added with `addLogFacts` (hook
- * instance, hashed patient id, counts). No headers or bodies are ever logged.
+ * instance, hashed patient id, counts; for a 4xx the `reason`: field and check, never a value; for
+ * a 500 the error's name and message). No headers or bodies are ever logged.
  */
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
@@ -16,6 +17,11 @@ interface RequestLogState {
 
 function stateOf(res: Response): RequestLogState | undefined {
   return res.locals.requestLog as RequestLogState | undefined;
+}
+
+/** The request id of the request's log line (the `X-Request-Id` answered), if any. */
+export function requestIdOf(res: Response): string | undefined {
+  return stateOf(res)?.id;
 }
 
 /** Adds safe facts (no PHI) to the request's log line. */

@@ -104,7 +104,7 @@ describe('bad requests answer with a clear error and no stack', () => {
   it('unknown service id -> 404', async () => {
     const { app } = buildTestApp();
     const res = await request(app).post('/cds-services/no-such-service').send(hookRequest()).expect(404);
-    expect(res.body).toEqual({ error: 'not-found', message: "no CDS service with id 'no-such-service'" });
+    expect(res.body).toEqual({ error: 'not-found', message: 'no CDS service with id "no-such-service"' });
   });
 
   it('paths are case-sensitive (the JWT audience is the exact path)', async () => {

@@ -91,7 +91,13 @@ beforeEach(() => {
 });
 
 const feedbackBody = {
-  feedback: [{ card: 'card-1', outcome: 'overridden', outcomeTimestamp: '2025-01-15T12:00:00Z' }],
+  feedback: [
+    {
+      card: '9368d37b-283f-44a0-93ea-547cebab93ed',
+      outcome: 'overridden',
+      outcomeTimestamp: '2025-01-15T12:00:00Z',
+    },
+  ],
 };
 
 function call(endpoint: Endpoint, authorization: string | undefined, body?: Record<string, unknown>) {
