@@ -147,10 +147,10 @@ export async function fetchFhirJson(call: FhirCall, request: FhirHttpRequest): P
   try {
     response = await call.race(
       fetch(request.url, {
-      method: request.method,
-      headers,
-      redirect: 'error',
-      signal: call.signal,
+        method: request.method,
+        headers,
+        redirect: 'error',
+        signal: call.signal,
         ...(request.body === undefined ? {} : { body: request.body }),
       }),
     );

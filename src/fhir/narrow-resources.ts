@@ -32,7 +32,8 @@ const expected = (what: string, value: unknown) => `: expected ${what}, got ${ki
 
 const string: Check = (v) => (typeof v === 'string' ? undefined : expected('string', v));
 /** FHIR decimal and integer are JSON numbers (https://hl7.org/fhir/R4/json.html#primitive). */
-const number: Check = (v) => (typeof v === 'number' && Number.isFinite(v) ? undefined : expected('number', v));
+const number: Check = (v) =>
+  typeof v === 'number' && Number.isFinite(v) ? undefined : expected('number', v);
 
 /** An object whose listed elements, when present, pass their checks. */
 function object(fields: Record<string, Check>): Check {

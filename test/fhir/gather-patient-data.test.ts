@@ -12,6 +12,7 @@ const temp = (id: string, at: string): FhirResource => ({
   resourceType: 'Observation',
   id,
   status: 'final',
+  subject: { reference: 'Patient/p1' },
   code: { coding: [{ system: 'http://loinc.org', code: '8310-5' }] },
   effectiveDateTime: at,
 });
@@ -22,6 +23,7 @@ describe('gatherPatientData from a complete prefetch', () => {
       resourceType: 'Observation',
       id: 'w1',
       status: 'final',
+      subject: { reference: 'Patient/p1' },
       code: { text: 'weight' },
     };
     const medication: FhirResource = { resourceType: 'Medication', id: 'm1', code: { text: 'tocilizumab' } };
@@ -69,6 +71,7 @@ describe('gatherPatientData from a complete prefetch', () => {
         procedures: [],
         encounters: [],
         truncated: [],
+        unused: [],
       },
       fhirRequests: 0,
       prefetched: [
