@@ -181,7 +181,7 @@ async function readBoundedText(call: FhirCall, response: Response): Promise<stri
     await body.cancel().catch(() => undefined);
     throw new FhirHttpError(call.describeStop());
   }
-  const reader = body.getReader();
+  const reader = (body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   try {
     for (;;) {

@@ -20,8 +20,6 @@
 /** A problem as `path: expected X, got Y` (path without the resource type), or undefined. */
 type Check = (value: unknown) => string | undefined;
 
-const hasOwn = Object.prototype.hasOwnProperty;
-
 function kindOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
@@ -188,7 +186,7 @@ const SHAPES = {
 export type NarrowedResourceType = keyof typeof SHAPES;
 
 export function isNarrowedResourceType(type: unknown): type is NarrowedResourceType {
-  return typeof type === 'string' && hasOwn.call(SHAPES, type);
+  return typeof type === 'string' && Object.hasOwn(SHAPES, type);
 }
 
 /**
