@@ -14,6 +14,11 @@ export interface ServiceProcess {
   url: string;
   /** Forced full GCs in the service every 100 ms, on or off. */
   forceGc(on: boolean): void;
+  /**
+   * The latency the service logged for the request with this `X-Request-Id` (its own clock, from
+   * the request's arrival to the answer's end), waiting up to 5 s for the log line.
+   */
+  loggedLatencyMs(requestId: string): Promise<number>;
   /** The service's resident set size now and its maximum so far, in bytes. */
   memory(): Promise<{ rss: number; maxRss: number }>;
   stop(): Promise<void>;
@@ -57,11 +62,24 @@ export async function startServiceProcess(env: Record<string, string>): Promise<
       HOST: '127.0.0.1',
       PORT: '0',
       CDS_AUTH: 'off',
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: 'info',
       CARDS_DIR: path.join(PACKAGE_ROOT, 'cards'),
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const latencies = new Map<string, number>();
+  const waiting = new Map<string, (ms: number) => void>();
+  let partial = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const entry = parseLogLine(line);
+      if (entry === undefined) continue;
+      latencies.set(entry.reqId, entry.latencyMs);
+      waiting.get(entry.reqId)?.(entry.latencyMs);
+    }
   });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
@@ -76,6 +94,17 @@ export async function startServiceProcess(env: Record<string, string>): Promise<
   });
   return {
     url,
+    loggedLatencyMs(requestId) {
+      const known = latencies.get(requestId);
+      if (known !== undefined) return Promise.resolve(known);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no log line for ${requestId}`)), 5000);
+        waiting.set(requestId, (ms) => {
+          clearTimeout(timer);
+          resolve(ms);
+        });
+      });
+    },
     forceGc(on) {
       child.send({ gc: on });
     },
@@ -100,4 +129,15 @@ export async function startServiceProcess(env: Record<string, string>): Promise<
       });
     },
   };
+}
+
+function parseLogLine(line: string): { reqId: string; latencyMs: number } | undefined {
+  try {
+    const entry = JSON.parse(line) as { reqId?: unknown; latencyMs?: unknown };
+    return typeof entry.reqId === 'string' && typeof entry.latencyMs === 'number'
+      ? { reqId: entry.reqId, latencyMs: entry.latencyMs }
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
