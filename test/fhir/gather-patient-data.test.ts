@@ -144,8 +144,10 @@ describe('gatherPatientData keeps only usable resources of the patient in contex
   const gather = (prefetch: Record<string, unknown>) =>
     gatherPatientData({ patientId: 'p1', fhirServer: undefined, accessToken: undefined, prefetch }, limits);
 
-  const obs = (id: string, change: Record<string, unknown>) =>
-    ({ ...temp(id, '2025-01-15T08:00:00Z'), ...change });
+  const obs = (id: string, change: Record<string, unknown>) => ({
+    ...temp(id, '2025-01-15T08:00:00Z'),
+    ...change,
+  });
 
   it('counts the others by type and reason, each resource once, with the first problem as detail', async () => {
     const mine = temp('t1', '2025-01-15T08:00:00Z');
