@@ -38,6 +38,7 @@ export function composeDependencies(
     patientView: {
       fhirTimeoutMs: config.fhirTimeoutMs,
       fhirMaxPages: config.fhirMaxPages,
+      fhirMaxResponseBytes: config.fhirMaxResponseBytes,
       fhirBatchSupport: new BatchSupportMemory(),
       rules: resolveRuleConfig(
         readOptionalJson(config.rulesConfigPath, 'RULES_CONFIG'),

@@ -15,6 +15,12 @@ const envSchema = z.object({
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   FHIR_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
   FHIR_MAX_PAGES: z.coerce.number().int().min(1).max(50).default(5),
+  FHIR_MAX_RESPONSE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(65_536)
+    .max(1024 ** 3)
+    .default(32 * 1024 ** 2),
   LOG_LEVEL: z.enum(logLevels).default('info'),
   DATA_DIR: z.string().min(1).default('data'),
   BODY_LIMIT: z
@@ -40,6 +46,8 @@ export interface ServiceConfig {
   publicBaseUrl: string;
   fhirTimeoutMs: number;
   fhirMaxPages: number;
+  /** Decompressed bytes all FHIR answers of one hook call may take together. */
+  fhirMaxResponseBytes: number;
   logLevel: (typeof logLevels)[number];
   dataDir: string;
   bodyLimit: string;
@@ -84,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://${localHost(e.HOST)}:${e.PORT}`).replace(/\/+$/, ''),
     fhirTimeoutMs: e.FHIR_TIMEOUT_MS,
     fhirMaxPages: e.FHIR_MAX_PAGES,
+    fhirMaxResponseBytes: e.FHIR_MAX_RESPONSE_BYTES,
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(cwd, e.DATA_DIR),
     bodyLimit: e.BODY_LIMIT.toLowerCase(),

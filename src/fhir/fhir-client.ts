@@ -1,13 +1,15 @@
 /**
- * A per-request FHIR client over fhir-kit-client (the only importer of it). One instance per hook
- * call: it holds the EHR's access token for that call only and never logs it.
+ * A per-request FHIR client for one hook call: it holds the EHR's access token for that call only
+ * and never logs it.
  *
- * Every request shares one deadline (AbortSignal.timeout) and one abort switch, so all queries of a
- * call stop together on the first failure. Redirects are refused (`redirect: 'error'`): a FHIR
- * server must not bounce the bearer token to another host.
+ * All requests of a call share one deadline, one byte budget and one abort switch (a FhirCall,
+ * see fhir-http.ts), so all queries stop together at the deadline, when the answers grow too big,
+ * or on the first failure. The HTTP itself is in fhir-http.ts (Node's fetch with a bounded
+ * reader): fhir-kit-client reads bodies without a bound, so it is kept for the fixture tools
+ * (fhir-admin-client.ts) only.
  */
-import { Client } from 'fhir-kit-client';
 import { isWithinFhirBase } from '../trust/fhir-server-binding.js';
+import { FhirCall, FhirHttpError, fetchFhirJson } from './fhir-http.js';
 
 export class FhirFetchError extends Error {
   constructor(message: string) {
@@ -52,31 +54,34 @@ export interface FhirClient {
   getAll(reads: FhirRead[]): Promise<unknown[]>;
   /** True when `url` lies under this client's base URL (same origin and path prefix). */
   isOwnUrl(url: string): boolean;
+  /** Stops every request in flight (another query failed). */
   abort(): void;
+  /** Ends the call: clears the deadline timer and cancels anything left. Call it in a `finally`. */
+  close(): void;
   readonly requestCount: number;
 }
 
 export interface FhirClientOptions {
   baseUrl: string;
   accessToken: string | undefined;
+  /** One deadline for every request of the call, reading the bodies included. */
   timeoutMs: number;
+  /** Decompressed bytes all answers of the call may take together. */
+  maxResponseBytes: number;
   batchSupport?: BatchSupportMemory;
 }
 
 export function openFhirClient(options: FhirClientOptions): FhirClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const client = new Client(
-    options.accessToken ? { baseUrl, bearerToken: options.accessToken } : { baseUrl },
-  );
-  const cancel = new AbortController();
-  const signal = AbortSignal.any([cancel.signal, AbortSignal.timeout(options.timeoutMs)]);
+  const call = new FhirCall({ timeoutMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes });
+  const accessToken = options.accessToken;
   let requestCount = 0;
   const get = async (url: string, what: string): Promise<unknown> => {
     requestCount++;
     try {
-      return await client.request(url, { options: { signal, redirect: 'error' } });
+      return await fetchFhirJson(call, { method: 'GET', url: expandUrl(baseUrl, url), accessToken });
     } catch (error) {
-      throw new FhirFetchError(`${what}: ${describeFailure(error, signal, options.timeoutMs)}`);
+      throw new FhirFetchError(`${what}: ${describeFailure(error, call)}`);
     }
   };
   const parallel = (reads: FhirRead[]) => Promise.all(reads.map((r) => get(r.url, r.what)));
@@ -88,13 +93,19 @@ export function openFhirClient(options: FhirClientOptions): FhirClient {
       requestCount++;
       let answer: unknown;
       try {
-        answer = await client.batch({ body: batchOf(reads), options: { signal, redirect: 'error' } });
+        answer = await fetchFhirJson(call, {
+          method: 'POST',
+          url: `${baseUrl}/`,
+          accessToken,
+          body: JSON.stringify(batchOf(reads)),
+        });
       } catch (error) {
-        const status = statusOf(error);
-        // Refused credentials, a timeout or an unreachable server fail the call as any GET would.
-        if (signal.aborted || status === undefined || status === 401 || status === 403) {
+        const status = error instanceof FhirHttpError ? error.status : undefined;
+        // Refused credentials, a timeout, too many bytes or an unreachable server fail the call as
+        // any GET would; a server that answers the batch with another error does not take batches.
+        if (call.signal.aborted || status === undefined || status === 401 || status === 403) {
           throw new FhirFetchError(
-            `a batch of ${reads.length} FHIR searches: ${describeFailure(error, signal, options.timeoutMs)}`,
+            `a batch of ${reads.length} FHIR searches: ${describeFailure(error, call)}`,
           );
         }
         memory?.set(baseUrl, false);
@@ -112,12 +123,21 @@ export function openFhirClient(options: FhirClientOptions): FhirClient {
       return isWithinFhirBase(url, baseUrl);
     },
     abort() {
-      cancel.abort();
+      call.stop('cancelled');
+    },
+    close() {
+      call.close();
     },
     get requestCount() {
       return requestCount;
     },
   };
+}
+
+/** A relative URL under the base; an absolute one (a `next` link, checked by isOwnUrl) as is. */
+function expandUrl(baseUrl: string, url: string): string {
+  if (/^https?:\/\//i.test(url)) return url;
+  return `${baseUrl}/${url.replace(/^\/+/, '')}`;
 }
 
 function batchOf(reads: FhirRead[]) {
@@ -162,39 +182,8 @@ function batchAnswers(answer: unknown, reads: FhirRead[]): unknown[] | undefined
 }
 
 /** A client-safe description: the kind of failure only, never the URL (it holds the patient id). */
-function describeFailure(error: unknown, signal: AbortSignal, timeoutMs: number): string {
-  if (signal.aborted) {
-    const reason: unknown = signal.reason;
-    return reason instanceof DOMException && reason.name === 'TimeoutError'
-      ? `the FHIR server did not answer within ${timeoutMs} ms`
-      : 'cancelled after another FHIR query failed';
-  }
-  const status = statusOf(error);
-  // fhir-kit-client reports a 2xx body that is not JSON as an error carrying the 2xx status.
-  if (status !== undefined && status >= 200 && status < 300)
-    return 'the FHIR server did not answer with FHIR JSON';
-  if (status !== undefined) {
-    if (status === 401 || status === 403) return `the FHIR server refused access (HTTP ${status})`;
-    if (status >= 300 && status < 400)
-      return `the FHIR server answered with a redirect (HTTP ${status}), which is not followed`;
-    return `the FHIR server answered HTTP ${status}`;
-  }
-  if (error instanceof Error && /JSON|Unexpected/i.test(error.message))
-    return 'the FHIR server did not answer with FHIR JSON';
-  if (error instanceof TypeError && /redirect/i.test(causeMessage(error))) {
-    return 'the FHIR server answered with a redirect, which is not followed';
-  }
-  if (error instanceof TypeError) return 'the FHIR server could not be reached';
+function describeFailure(error: unknown, call: FhirCall): string {
+  if (call.signal.aborted) return call.describeStop();
+  if (error instanceof FhirHttpError) return error.message;
   return 'the FHIR request failed';
-}
-
-function statusOf(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null || !('response' in error)) return undefined;
-  const response: unknown = error.response;
-  if (typeof response !== 'object' || response === null || !('status' in response)) return undefined;
-  return typeof response.status === 'number' ? response.status : undefined;
-}
-
-function causeMessage(error: Error): string {
-  return error.cause instanceof Error ? error.cause.message : '';
 }

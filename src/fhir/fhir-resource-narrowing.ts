@@ -23,12 +23,21 @@ export function isBundle(value: unknown): value is Bundle {
   return (entry === undefined || Array.isArray(entry)) && (link === undefined || Array.isArray(link));
 }
 
-/** The resources of a search Bundle, skipping OperationOutcome entries (`search.mode: outcome`). */
-export function bundleResources(bundle: Bundle): FhirResource[] {
-  const resources: FhirResource[] = [];
-  for (const entry of bundle.entry ?? []) {
-    const resource: unknown = isRecord(entry) ? entry.resource : undefined;
-    if (isResource(resource) && resource.resourceType !== 'OperationOutcome') resources.push(resource);
+/**
+ * The resources of a search Bundle, skipping OperationOutcome entries (`search.mode: outcome`)
+ * and entries without a resource. Anything else is returned as found, junk included, for the
+ * caller to narrow and count (an entry that is not an object counts as a junk resource).
+ */
+export function bundleResources(bundle: Bundle): unknown[] {
+  const resources: unknown[] = [];
+  for (const entry of (bundle.entry ?? []) as unknown[]) {
+    if (!isRecord(entry)) {
+      resources.push(entry);
+      continue;
+    }
+    const resource = entry.resource;
+    if (resource === undefined || isOperationOutcome(resource)) continue;
+    resources.push(resource);
   }
   return resources;
 }
@@ -42,11 +51,12 @@ export function nextLink(bundle: Bundle): string | undefined {
  * The clinical time of a resource, for deciding when paging can stop (results come newest first).
  * Unknown or absent: undefined, and paging goes on.
  */
-export function clinicalTime(resource: FhirResource): string | undefined {
-  const r = resource as unknown as Record<string, unknown>;
+export function clinicalTime(resource: unknown): string | undefined {
+  if (!isRecord(resource)) return undefined;
+  const r = resource;
   const fromPeriod = (p: unknown): string | undefined =>
     isRecord(p) ? (asString(p.end) ?? asString(p.start)) : undefined;
-  switch (resource.resourceType) {
+  switch (r.resourceType) {
     case 'Observation':
       return (
         asString(r.effectiveDateTime) ??

@@ -9,17 +9,25 @@
  * - a Bundle may be paginated: `next` links are followed, within bounds.
  * When data cannot be had the service answers 412 (https://cds-hooks.hl7.org/2.0/#http-response).
  *
+ * Every resource is narrowed (narrow-resources.ts) and must belong to the patient in context
+ * (patient-reference.ts) before the rules see it; the others are counted in `PatientData.unused`.
+ *
  * This module and fhir-client.ts are the only places that talk to a FHIR server.
  */
 import type { FhirResource, Medication, MedicationAdministration } from 'fhir/r4';
-import { preconditionFailed } from '../errors/cds-error.js';
+import { badRequest, preconditionFailed } from '../errors/cds-error.js';
 import {
   PREFETCH_KEYS,
   PREFETCH_KEY_NAMES,
   type PrefetchKeyName,
   type PrefetchKeys,
 } from '../cds-hooks/crs-sentinel-service.js';
-import { emptyPatientData, type DataSetName, type PatientData } from '../rules/crs-sentinel/patient-data.js';
+import {
+  emptyPatientData,
+  type DataSetName,
+  type PatientData,
+  type UnusedReason,
+} from '../rules/crs-sentinel/patient-data.js';
 import { FhirFetchError, openFhirClient, type BatchSupportMemory, type FhirClient } from './fhir-client.js';
 import {
   bundleResources,
@@ -29,12 +37,19 @@ import {
   isResource,
   nextLink,
 } from './fhir-resource-narrowing.js';
+import { isNarrowedResourceType, resourceProblem, type NarrowedResourceType } from './narrow-resources.js';
+import { belongsToPatient } from './patient-reference.js';
+
+/** FHIR_MAX_RESPONSE_BYTES's default: real prefetch-sized answers run to a few MB per hook. */
+export const DEFAULT_FHIR_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 const KEYS: PrefetchKeys = PREFETCH_KEYS;
 
 export interface GatherLimits {
   /** One deadline for all FHIR traffic of a hook call, so a slow server cannot hang the EHR. */
   timeoutMs: number;
+  /** Decompressed bytes all FHIR answers of a hook call may take together (default 32 MiB). */
+  maxResponseBytes?: number;
   /** Pages followed per search, prefetch's first page included. */
   maxPages: number;
   /** Paging stops once a whole page is older than this (the rules' longest look-back). */
@@ -61,17 +76,23 @@ export interface GatherResult {
 
 interface KeyResult {
   key: PrefetchKeyName;
-  resources: FhirResource[];
+  resources: unknown[];
   truncated: boolean;
   source: 'prefetch' | 'fetch';
 }
 
 export async function gatherPatientData(input: GatherInput, limits: GatherLimits): Promise<GatherResult> {
+  // A lone surrogate cannot be put in a URL (encodeURIComponent throws URIError) nor be a FHIR id
+  // (https://hl7.org/fhir/R4/datatypes.html#id): the request itself is malformed, so 400.
+  if (!isWellFormed(input.patientId)) {
+    throw badRequest('context.patientId: not well-formed Unicode (a lone surrogate)');
+  }
   const client = input.fhirServer
     ? openFhirClient({
         baseUrl: input.fhirServer,
         accessToken: input.accessToken,
         timeoutMs: limits.timeoutMs,
+        maxResponseBytes: limits.maxResponseBytes ?? DEFAULT_FHIR_MAX_RESPONSE_BYTES,
         ...(limits.batchSupport ? { batchSupport: limits.batchSupport } : {}),
       })
     : undefined;
@@ -89,7 +110,7 @@ export async function gatherPatientData(input: GatherInput, limits: GatherLimits
         return pageOn(key, prefetched.bundle, client, limits, 'prefetch');
       }),
     );
-    const data = assemble(results);
+    const data = assemble(results, input.patientId);
     await resolveMedicationReferences(data, client);
     return {
       data,
@@ -100,7 +121,14 @@ export async function gatherPatientData(input: GatherInput, limits: GatherLimits
   } catch (error) {
     client?.abort();
     throw error instanceof FhirFetchError ? preconditionFailed(error.message) : error;
+  } finally {
+    client?.close();
   }
+}
+
+/** String.prototype.isWellFormed (ES2024, in Node 20) without the ES2024 lib typings. */
+function isWellFormed(text: string): boolean {
+  return !/\p{Surrogate}/u.test(text);
 }
 
 type Prefetched = { kind: 'done'; result: KeyResult } | { kind: 'page-on'; bundle: unknown };
@@ -115,7 +143,7 @@ function fromPrefetch(key: PrefetchKeyName, input: GatherInput, canFetch: boolea
     return { kind: 'done', result: { key, resources: [], truncated: false, source: 'prefetch' } };
   if (given === undefined || isOperationOutcome(given)) return undefined;
   if (isBundle(given)) return { kind: 'page-on', bundle: given };
-  if (isResource(given) && key === 'patient' && given.resourceType === 'Patient') {
+  if (key === 'patient' && isResource(given) && given.resourceType === 'Patient') {
     return { kind: 'done', result: { key, resources: [given], truncated: false, source: 'prefetch' } };
   }
   throw preconditionFailed(`prefetch.${key}: not a FHIR ${key === 'patient' ? 'Patient' : 'Bundle'}`);
@@ -165,13 +193,14 @@ async function pageOn(
   limits: GatherLimits,
   source: KeyResult['source'],
 ): Promise<KeyResult> {
-  const resources: FhirResource[] = [];
+  const resources: unknown[] = [];
   const seen = new Set<string>();
   let page = first;
   for (let pages = 1; ; pages++) {
     if (!isBundle(page)) throw new FhirFetchError(`${key}: a page of results was not a FHIR Bundle`);
     const pageResources = bundleResources(page);
-    resources.push(...pageResources);
+    // One at a time: a spread of a 130,000-entry page overflows the call stack (RangeError).
+    for (const resource of pageResources) resources.push(resource);
     const next = nextLink(page);
     if (next === undefined || olderThan(pageResources, limits.horizon))
       return { key, resources, truncated: false, source };
@@ -184,7 +213,7 @@ async function pageOn(
   }
 }
 
-function olderThan(resources: FhirResource[], horizon: Date): boolean {
+function olderThan(resources: unknown[], horizon: Date): boolean {
   if (resources.length === 0) return true;
   return resources.every((r) => {
     const time = clinicalTime(r);
@@ -193,8 +222,9 @@ function olderThan(resources: FhirResource[], horizon: Date): boolean {
   });
 }
 
-function assemble(results: KeyResult[]): PatientData {
+function assemble(results: KeyResult[], patientId: string): PatientData {
   const data = emptyPatientData();
+  const unused = new UnusedTally();
   // Ids seen, per resource type: no "Type/id" string is built per resource (hundreds per hook).
   const seen = new Map<string, Set<string>>();
   for (const result of results) {
@@ -203,12 +233,52 @@ function assemble(results: KeyResult[]): PatientData {
     const matters = KEYS[result.key].truncationMatters;
     if (result.truncated && matters && !data.truncated.includes(dataSet)) data.truncated.push(dataSet);
     for (const resource of result.resources) {
+      if (!isResource(resource)) {
+        unused.add('unknown', 'malformed', 'Bundle.entry.resource: expected a FHIR resource');
+        continue;
+      }
+      const type = resource.resourceType;
+      // Types no data set holds (a Practitioner `_include`d, say) are dropped, as before.
+      if (!isNarrowedResourceType(type)) continue;
       // Pages and keys can overlap (a resource on two pages, weight in two searches): keep one.
-      if (resource.id !== undefined && !firstSighting(seen, resource.resourceType, resource.id)) continue;
+      const id: unknown = resource.id;
+      if (typeof id === 'string' && !firstSighting(seen, type, id)) continue;
+      const problem = resourceProblem(type, resource);
+      if (problem !== undefined) {
+        unused.add(type, 'malformed', problem);
+        continue;
+      }
+      const owner = belongsToPatient(type, resource, patientId);
+      if (owner !== 'yes') {
+        unused.add(type, owner);
+        continue;
+      }
       place(data, dataSet, resource);
     }
   }
+  data.unused = unused.list();
   return data;
+}
+
+/** Unused resources counted by type and reason, with the first problem seen (no ids, no values). */
+class UnusedTally {
+  private readonly byKey = new Map<string, PatientData['unused'][number]>();
+
+  add(resourceType: NarrowedResourceType | 'unknown', reason: UnusedReason, detail?: string): void {
+    const key = `${resourceType}/${reason}`;
+    const known = this.byKey.get(key);
+    if (known) known.count++;
+    else this.byKey.set(key, { resourceType, reason, count: 1, ...(detail === undefined ? {} : { detail }) });
+  }
+
+  /** Carries on counting from an earlier list. */
+  restore(item: PatientData['unused'][number]): void {
+    this.byKey.set(`${item.resourceType}/${item.reason}`, { ...item });
+  }
+
+  list(): PatientData['unused'] {
+    return [...this.byKey.values()];
+  }
 }
 
 /** True the first time a resource type and id are seen (and records them). */
@@ -266,9 +336,15 @@ async function resolveMedicationReferences(data: PatientData, client: FhirClient
   );
   if (!isBundle(answer))
     throw new FhirFetchError('medications: the FHIR server did not answer with a Bundle');
+  const unused = new UnusedTally();
+  for (const item of data.unused) unused.restore(item);
   for (const resource of bundleResources(answer)) {
-    if (resource.resourceType === 'Medication') data.medications.push(resource);
+    if (!isResource(resource) || resource.resourceType !== 'Medication') continue;
+    const problem = resourceProblem('Medication', resource);
+    if (problem === undefined) data.medications.push(resource);
+    else unused.add('Medication', 'malformed', problem);
   }
+  data.unused = unused.list();
 }
 
 const MAX_MEDICATION_IDS = 100;

@@ -10,6 +10,7 @@ import type { BatchSupportMemory } from '../fhir/fhir-client.js';
 import { gatherPatientData, type GatherResult } from '../fhir/gather-patient-data.js';
 import { assessCrs } from '../rules/crs-sentinel/assess-crs.js';
 import type { CrsCardTemplates } from '../rules/crs-sentinel/card-templates.js';
+import type { PatientData } from '../rules/crs-sentinel/patient-data.js';
 import { renderCrsCards } from '../rules/crs-sentinel/render-crs-cards.js';
 import { ruleLookBackMs, type CrsRuleConfig } from '../rules/crs-sentinel/rule-config.js';
 import type { AuthenticatedCaller } from './request-authenticator.js';
@@ -17,6 +18,8 @@ import type { AuthenticatedCaller } from './request-authenticator.js';
 export interface PatientViewDeps {
   fhirTimeoutMs: number;
   fhirMaxPages: number;
+  /** Decompressed bytes all FHIR answers of one hook call may take (FHIR_MAX_RESPONSE_BYTES). */
+  fhirMaxResponseBytes?: number;
   /** Remembers which FHIR servers take a batch of searches (one round trip per hook). */
   fhirBatchSupport?: BatchSupportMemory;
   rules: CrsRuleConfig;
@@ -28,7 +31,12 @@ export interface PatientViewDeps {
 export interface PatientViewOutcome {
   response: CdsServiceResponse;
   /** Facts for the request log: no PHI. */
-  log: Pick<GatherResult, 'fhirRequests' | 'prefetched' | 'fetched'> & { cards: number; outcome: string };
+  log: Pick<GatherResult, 'fhirRequests' | 'prefetched' | 'fetched'> & {
+    cards: number;
+    outcome: string;
+    /** Resources not used, by `Type/reason`, e.g. `{"Observation/other-patient": 3}`; no ids. */
+    unused?: Record<string, number>;
+  };
 }
 
 export async function handlePatientView(
@@ -51,10 +59,18 @@ export async function handlePatientView(
     {
       timeoutMs: deps.fhirTimeoutMs,
       maxPages: deps.fhirMaxPages,
+      ...(deps.fhirMaxResponseBytes === undefined ? {} : { maxResponseBytes: deps.fhirMaxResponseBytes }),
       ...(deps.fhirBatchSupport ? { batchSupport: deps.fhirBatchSupport } : {}),
       horizon: new Date(now.getTime() - ruleLookBackMs(deps.rules)),
     },
   );
+  const unused = unusedCounts(gathered.data);
+  if (unused !== undefined && !hasUsableData(gathered.data)) {
+    const total = Object.values(unused).reduce((sum, n) => sum + n, 0);
+    throw preconditionFailed(
+      `no usable FHIR data for the patient in context: ${total} resource${total === 1 ? '' : 's'} not used`,
+    );
+  }
   const assessment = assessCrs({
     data: gathered.data,
     now,
@@ -72,6 +88,28 @@ export async function handlePatientView(
       fetched: gathered.fetched,
       cards: response.cards.length,
       outcome: assessment.outcome.kind,
+      ...(unused === undefined ? {} : { unused }),
     },
   };
+}
+
+/** `Type/reason` -> count, for the log line; undefined when everything received was used. */
+function unusedCounts(data: PatientData): Record<string, number> | undefined {
+  if (data.unused.length === 0) return undefined;
+  const counts: Record<string, number> = {};
+  for (const u of data.unused) counts[`${u.resourceType}/${u.reason}`] = u.count;
+  return counts;
+}
+
+/** Anything the rules can use (bundled Medications alone say nothing about the patient). */
+function hasUsableData(data: PatientData): boolean {
+  return (
+    data.patient !== undefined ||
+    data.vitals.length > 0 ||
+    data.labs.length > 0 ||
+    data.medicationAdministrations.length > 0 ||
+    data.conditions.length > 0 ||
+    data.procedures.length > 0 ||
+    data.encounters.length > 0
+  );
 }

@@ -12,6 +12,7 @@ const temp = (id: string, at: string): FhirResource => ({
   resourceType: 'Observation',
   id,
   status: 'final',
+  subject: { reference: 'Patient/p1' },
   code: { coding: [{ system: 'http://loinc.org', code: '8310-5' }] },
   effectiveDateTime: at,
 });
@@ -22,6 +23,7 @@ describe('gatherPatientData from a complete prefetch', () => {
       resourceType: 'Observation',
       id: 'w1',
       status: 'final',
+      subject: { reference: 'Patient/p1' },
       code: { text: 'weight' },
     };
     const medication: FhirResource = { resourceType: 'Medication', id: 'm1', code: { text: 'tocilizumab' } };
@@ -127,5 +129,72 @@ describe('gatherPatientData from a complete prefetch', () => {
       limits,
     );
     expect(result.data.truncated).toEqual([]);
+  });
+});
+
+describe('gatherPatientData keeps only usable resources of the patient in context', () => {
+  const nulls = {
+    patient: null,
+    bodyWeight: null,
+    labs: null,
+    medicationAdministrations: null,
+    conditions: null,
+    procedures: null,
+    encounters: null,
+  };
+  const gather = (prefetch: Record<string, unknown>) =>
+    gatherPatientData({ patientId: 'p1', fhirServer: undefined, accessToken: undefined, prefetch }, limits);
+
+  const obs = (id: string, change: Record<string, unknown>) => ({
+    ...temp(id, '2025-01-15T08:00:00Z'),
+    ...change,
+  });
+
+  it('counts the others by type and reason, each resource once, with the first problem as detail', async () => {
+    const mine = temp('t1', '2025-01-15T08:00:00Z');
+    const result = await gather({
+      ...nulls,
+      vitals: searchset(
+        mine,
+        obs('t2', { subject: { reference: 'Patient/p2' } }),
+        obs('t3', { subject: { reference: 'https://ehr/fhir/Patient/p2' } }),
+        obs('t4', { subject: { display: 'someone' } }),
+        obs('t5', { code: { coding: {} } }),
+        obs('t5', { code: { coding: {} } }), // same id
+        obs('t6', { effectiveDateTime: 1 }),
+      ),
+      bodyWeight: { ...searchset(), entry: [null, { resource: 'x' }] },
+    });
+    expect(result.data.vitals).toEqual([mine]);
+    expect(result.data.unused).toEqual([
+      { resourceType: 'Observation', reason: 'other-patient', count: 2 },
+      { resourceType: 'Observation', reason: 'no-patient-reference', count: 1 },
+      {
+        resourceType: 'Observation',
+        reason: 'malformed',
+        count: 2,
+        detail: 'Observation.code.coding: expected array, got object',
+      },
+      {
+        resourceType: 'unknown',
+        reason: 'malformed',
+        count: 2,
+        detail: 'Bundle.entry.resource: expected a FHIR resource',
+      },
+    ]);
+  });
+
+  it('a patientId with a lone surrogate is a bad request', async () => {
+    await expect(
+      gatherPatientData(
+        {
+          patientId: 'p\ud800',
+          fhirServer: 'http://127.0.0.1:9/fhir',
+          accessToken: undefined,
+          prefetch: undefined,
+        },
+        limits,
+      ),
+    ).rejects.toMatchObject({ code: 'bad-request' });
   });
 });

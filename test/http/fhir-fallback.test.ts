@@ -9,6 +9,7 @@ const observations: FhirResource[] = Array.from({ length: 7 }, (_, i) => ({
   resourceType: 'Observation',
   id: `obs-${i}`,
   status: 'final',
+  subject: { reference: 'Patient/pat-1' },
   code: { coding: [{ system: 'http://loinc.org', code: '8310-5' }] },
   effectiveDateTime: `2025-01-15T0${i}:00:00Z`,
   valueQuantity: { value: 37, unit: 'Cel', system: 'http://unitsofmeasure.org', code: 'Cel' },

@@ -29,6 +29,7 @@ describe('configuration', () => {
       publicBaseUrl: 'http://127.0.0.1:3000',
       fhirTimeoutMs: 3000,
       fhirMaxPages: 5,
+      fhirMaxResponseBytes: 33_554_432,
       logLevel: 'info',
       dataDir: '/srv/data',
       bodyLimit: '5mb',
@@ -47,6 +48,7 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL:/],
     [{ BODY_LIMIT: 'lots' }, /^BODY_LIMIT:/],
     [{ FHIR_TIMEOUT_MS: '5' }, /^FHIR_TIMEOUT_MS:/],
+    [{ FHIR_MAX_RESPONSE_BYTES: '100' }, /^FHIR_MAX_RESPONSE_BYTES:/],
   ])('refuses %o with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -142,6 +142,7 @@ describe('bad requests answer with a clear error and no stack', () => {
         resourceType: 'Observation',
         id: `o${i}`,
         status: 'final',
+        subject: { reference: 'Patient/pat-1' },
         code: { text: 'x'.repeat(300) },
       },
     }));
