@@ -211,7 +211,7 @@ describe('malformed FHIR is skipped and counted, never a 500', () => {
         .expect(400);
       expect(res.body).toEqual({
         error: 'bad-request',
-        message: 'context.patientId: not well-formed Unicode (a lone surrogate)',
+        message: 'context.patientId: expected well-formed Unicode text',
       });
     }
     expect(fhir.requests.length).toBe(before); // nothing was sent

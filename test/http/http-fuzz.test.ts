@@ -147,14 +147,14 @@ const HOOK_FIELDS = [
   'prefetch.vitals.entry.0.resource.valueQuantity',
   'prefetch.medicationAdministrations.entry.0.resource.medicationCodeableConcept',
   'prefetch.labs',
-  // TODO(lead): add back once src/fhir narrows resources at the boundary (issue 10, "Malformed
-  // FHIR gives 500"): a wrong type in these fields is a 500 today, in code this branch does not
-  // own; the `known 500s` tests below reproduce each with a minimal body.
-  // 'prefetch.patient.id', 'prefetch.patient.birthDate',
-  // 'prefetch.vitals.entry.0.resource.code.coding',
-  // 'prefetch.vitals.entry.0.resource.effectiveDateTime',
-  // 'prefetch.vitals.entry.0.resource.valueQuantity.value',
-  // 'prefetch.medicationAdministrations.entry.0.resource.effectiveDateTime',
+  // Resource fields: src/fhir narrows every resource at the boundary, so a wrong type is skipped
+  // and reported, never a 500 (issue 10, "Malformed FHIR gives 500").
+  'prefetch.patient.id',
+  'prefetch.patient.birthDate',
+  'prefetch.vitals.entry.0.resource.code.coding',
+  'prefetch.vitals.entry.0.resource.effectiveDateTime',
+  'prefetch.vitals.entry.0.resource.valueQuantity.value',
+  'prefetch.medicationAdministrations.entry.0.resource.effectiveDateTime',
 ];
 const FEEDBACK_FIELDS = [
   '',
@@ -462,12 +462,10 @@ describe('__proto__ in a body changes nothing', () => {
 });
 
 /**
- * 500s found by this fuzzer in code this branch does not own (src/fhir, src/rules): the same
- * skeleton with one resource field of a wrong type. `it.fails` keeps each visible: when src/fhir
- * narrows resources at the boundary these start passing, vitest reports them, and the lead turns
- * them into plain tests and adds the fields back to HOOK_FIELDS above.
+ * 500s this fuzzer once found (a resource field of a wrong type reaching the clinical core), kept
+ * as plain cases: the boundary narrowing in src/fhir skips such resources.
  */
-describe('known 500s in src/fhir and src/rules (TODO(lead))', () => {
+describe('malformed resource fields that once gave a 500', () => {
   const post = (body: unknown) =>
     send(server, {
       method: 'POST',
@@ -477,7 +475,7 @@ describe('known 500s in src/fhir and src/rules (TODO(lead))', () => {
       encode: undefined,
     });
 
-  it.fails.each([
+  it.each([
     ['prefetch.vitals.entry.0.resource.effectiveDateTime', 12345],
     ['prefetch.vitals.entry.0.resource.effectiveDateTime', null],
     ['prefetch.medicationAdministrations.entry.0.resource.effectiveDateTime', {}],
