@@ -34,7 +34,7 @@ export function parseJsonText(raw: string): JsonTextResult {
   }
 }
 
-/** `<what>: line 3, column 14: expected ',' or '}'`, for a start-up message. */
+/** `JSON syntax error at line 3, column 14: expected ',' or '}'`, for a start-up message. */
 export function describeJsonError(result: { line: number; column: number; reason: string }): string {
   return `JSON syntax error at line ${result.line}, column ${result.column}: ${result.reason}`;
 }
@@ -51,11 +51,13 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
   return { line, column: offset - lineStart + 1 };
 }
 
-class JsonSyntax {
+class JsonSyntax extends Error {
   constructor(
     readonly offset: number,
     readonly reason: string,
-  ) {}
+  ) {
+    super(reason);
+  }
 }
 
 /** The offset and nature of the first syntax error in `text` (which JSON.parse refused). */
