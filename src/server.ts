@@ -87,11 +87,19 @@ export async function startService(
   };
 }
 
-async function main(): Promise<void> {
-  const config = loadConfig(process.env);
+/** Everything `npm start` does before it waits for signals: config, dependencies, listen. */
+export async function startFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ service: RunningService; logger: Logger; config: ServiceConfig }> {
+  const config = loadConfig(env);
   const logger = createLogger(config.logLevel);
-  const service = await startService(config, logger);
+  const service = await startService(config, logger, env);
   logger.info({ url: service.url, publicBaseUrl: config.publicBaseUrl }, 'crs-sentinel listening');
+  return { service, logger, config };
+}
+
+async function main(): Promise<void> {
+  const { service, logger } = await startFromEnvironment(process.env);
   // Once running, a stray rejection is logged as one JSON line (name and message, no PHI) and the
   // process exits, as Node would, for the orchestrator to restart it.
   process.on('unhandledRejection', (error) => {
