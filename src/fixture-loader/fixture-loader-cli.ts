@@ -58,7 +58,9 @@ export async function runFixtureLoaderCli(argv: string[], io: CliIo): Promise<nu
     }));
   } catch (error) {
     // An unknown or malformed flag is one line (issue 10); --help prints the usage.
-    io.stderr(`fixtures:load: ${error instanceof Error ? error.message : String(error)} (--help for usage)\n`);
+    io.stderr(
+      `fixtures:load: ${error instanceof Error ? error.message : String(error)} (--help for usage)\n`,
+    );
     return 2;
   }
   if (values.help) {

@@ -90,15 +90,6 @@ export async function startFhirSandbox(options: FhirSandboxOptions = {}): Promis
   const basePath = normalizeBasePath(options.basePath ?? '/fhir');
   const repository = new SandboxRepository();
   const engine = new FhirEngine(repository);
-  for (const [index, bundle] of (options.bundles ?? []).entries()) {
-    const [status, body] = await engine.postBundle(bundle);
-    if (status >= 400) {
-      throw new Error(
-        `FHIR sandbox: start-up Bundle #${index} was refused (${status}): ${describeOutcome(body)}`,
-      );
-    }
-  }
-  repository.warmSearchCache();
 
   const stats: FhirSandboxStats = { requests: 0, serverTimeMs: 0 };
   let baseUrl = '';
@@ -147,6 +138,22 @@ export async function startFhirSandbox(options: FhirSandboxOptions = {}): Promis
   );
   const { port } = server.address() as AddressInfo;
   baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}${basePath}`;
+  // Bundles are loaded after the port is bound, so a port in use is reported at once rather than
+  // after seconds of loading; the promise still resolves only once every Bundle is in.
+  try {
+    for (const [index, bundle] of (options.bundles ?? []).entries()) {
+      const [status, body] = await engine.postBundle(bundle);
+      if (status >= 400) {
+        throw new Error(
+          `FHIR sandbox: start-up Bundle #${index} was refused (${status}): ${describeOutcome(body)}`,
+        );
+      }
+    }
+  } catch (error) {
+    await closeServer(server);
+    throw error;
+  }
+  repository.warmSearchCache();
 
   return {
     baseUrl,
