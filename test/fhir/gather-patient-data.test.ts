@@ -69,6 +69,7 @@ describe('gatherPatientData from a complete prefetch', () => {
         procedures: [],
         encounters: [],
         truncated: [],
+        unused: [],
       },
       fhirRequests: 0,
       prefetched: [
