@@ -28,7 +28,7 @@ function run(
   command: string,
   args: string[],
   env: Record<string, string> = {},
-  timeout = 20_000,
+  timeout = 50_000,
 ): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
