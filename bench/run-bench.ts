@@ -6,7 +6,7 @@
  *       each of the service's queries timed on its own;
  *   (c) how (a) grows with history size (100, 1,000, 10,000 Observations).
  * Every server runs in a child process (its peak RSS is its own); every load run is bounded in
- * time and requests. Prints the tables and writes bench/results.md.
+ * time and requests. Prints the tables and writes bench/results/latest.md (git-ignored; BENCH_RESULTS=<file> to write elsewhere).
  *
  * BENCH_QUICK=1 shortens every run (a smoke test); BENCH_CPU_PROF=<dir> runs each service child
  * with --cpu-prof into <dir> (open the .cpuprofile in Chrome DevTools).
@@ -15,7 +15,7 @@
  * can be replayed; a separate run with a fresh ES384 JWT per request shows what verification costs.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -29,7 +29,7 @@ import {
   type PrefetchKeyName,
 } from '../src/cds-hooks/crs-sentinel-service.js';
 import { bundleToPatientData, bundleToPrefetch } from '../src/fixtures/fixture-manifest.js';
-import { ensureDemoClient, signClientJwt } from '../src/trust/demo-client.js';
+import { BENCH_ALGORITHMS, benchSigner, timeJwtVerification, type JwtVerifyTiming } from './jwt-bench.js';
 import { describeOutcome, timeEngine, timeStages, type EngineTimes, type StageTimes } from './breakdown.js';
 import { startChild, type ChildServer } from './children.js';
 import { median, runLoad, summarize, type LatencySummary, type LoadResult } from './load.js';
@@ -37,7 +37,15 @@ import { syntheticPatient, type SyntheticPatient } from './synthetic-patient.js'
 
 const MB = 1024 * 1024;
 const HOOK_PATH = `/cds-services/${CRS_SENTINEL_SERVICE_ID}`;
-const RESULTS_FILE = fileURLToPath(new URL('../../bench/results.md', import.meta.url));
+/**
+ * Where the results go: bench/results/latest.md, which git ignores, so a run does not rewrite a
+ * tracked file. bench/results.md is the committed reference, regenerated on purpose with
+ * BENCH_RESULTS=bench/results.md npm run bench.
+ */
+const RESULTS_FILE =
+  process.env.BENCH_RESULTS === undefined || process.env.BENCH_RESULTS === ''
+    ? fileURLToPath(new URL('../../bench/results/latest.md', import.meta.url))
+    : path.resolve(process.env.BENCH_RESULTS);
 const QUICK = process.env.BENCH_QUICK === '1';
 /** Seconds of measured load per run (warm-up comes on top). */
 const MEASURE = QUICK ? 2 : 6;
@@ -351,7 +359,46 @@ async function countedHooks(
 
 // ---- main -----------------------------------------------------------------------------------------
 
+function writeResults(): void {
+  mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
+  writeFileSync(RESULTS_FILE, `${lines.join('\n')}\n`);
+  process.stderr.write(`\nwrote ${path.relative(process.cwd(), RESULTS_FILE)}\n`);
+}
+
+function writeJwtTable(timings: readonly JwtVerifyTiming[]): void {
+  out(
+    'JWT verification in process (createClientJwtVerifier, pinned key, fresh jti; tokens signed beforehand):',
+  );
+  out();
+  out('| alg | key | tokens | verify median (ms) | verify p99 (ms) | verifies/s (one core) | sign (ms) |');
+  out('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const t of timings) {
+    out(
+      `| ${t.alg} | ${t.alg === 'ES384' ? 'EC P-384' : 'RSA 2048'} | ${t.tokens} | ${ms(t.verifyMedianMs)} | ${ms(t.verifyP99Ms)} | ${t.verifyPerSecond.toFixed(0)} | ${ms(t.signMs)} |`,
+    );
+  }
+  out();
+}
+
+/** BENCH_ONLY=jwt: the in-process JWT verification part alone (seconds, not minutes). */
+async function jwtOnly(): Promise<void> {
+  out('# crs-sentinel benchmark: JWT verification only (BENCH_ONLY=jwt)');
+  out();
+  out(
+    `- date: ${new Date().toISOString()}, node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}`,
+  );
+  out();
+  const timings = [];
+  for (const alg of BENCH_ALGORITHMS) timings.push(await timeJwtVerification(alg, QUICK ? 500 : 3_000));
+  writeJwtTable(timings);
+  writeResults();
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY === 'jwt') {
+    await jwtOnly();
+    return;
+  }
   const startedAt = new Date();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'crs-bench-'));
   const children: ChildServer[] = [];
@@ -430,34 +477,51 @@ async function main(): Promise<void> {
     ];
     await stopAll();
 
-    // JWT verification on: a fresh ES384 JWT per request (jti replay cache), signed before the run.
-    progress('signing JWTs for the authenticated run');
-    const dataDir = path.join(tmp, 'jwt-data');
-    const demo = ensureDemoClient(dataDir, { fhirServers: ['http://127.0.0.1:8080/fhir'] });
-    const privateKeyPem = readFileSync(demo.privateKeyPemPath, 'utf8');
-    const jwtService = await child(['service'], serviceEnv({ CDS_AUTH: 'on', DATA_DIR: dataDir }));
-    const tokenCount = QUICK ? 3_000 : 8_000;
-    const signStart = performance.now();
-    const tokens = Array.from(
-      { length: tokenCount },
-      () =>
-        `Bearer ${signClientJwt({ privateKeyPem, kid: demo.kid, iss: demo.client.iss, aud: `${jwtService.url}${HOOK_PATH}` })}`,
+    // JWT verification on: a fresh JWT per request (jti replay cache), signed before the run, for
+    // ES384 and RS384 separately (one service trusting one pinned key of each).
+    progress('signing JWTs for the authenticated runs (ES384, RS384)');
+    const signers = BENCH_ALGORITHMS.map((alg) => benchSigner(alg));
+    const jwtClients = signers.map((signer) => ({
+      iss: signer.iss,
+      jwks: { keys: [signer.publicJwk] },
+      fhir_servers: ['http://127.0.0.1:8080/fhir'],
+      allow_insecure_http: true,
+    }));
+    const jwtService = await child(
+      ['service'],
+      serviceEnv({
+        CDS_AUTH: 'on',
+        CDS_CLIENTS: JSON.stringify(jwtClients),
+        DATA_DIR: path.join(tmp, 'jwt-data'),
+      }),
     );
-    const signMs = (performance.now() - signStart) / tokenCount;
-    let next = 0;
-    const authorization = () => tokens[next++ % tokens.length] ?? '';
-    const jwtRows = [
-      await measure('crs-sentinel, JWT verified', jwtService, body, 1, {
-        authorization,
-        maxRequests: Math.floor(tokenCount / 2) - 200,
-      }),
-      await measure('crs-sentinel, JWT verified', jwtService, body, 10, {
-        authorization,
-        maxRequests: Math.floor(tokenCount / 2) - 200,
-      }),
-    ];
-    if (next > tokenCount) throw new Error('JWT run reused a token: more requests than tokens signed');
+    const tokenCount = QUICK ? 3_000 : 8_000;
+    const jwtRows: Row[] = [];
+    const signMsByAlg = new Map<string, number>();
+    for (const signer of signers) {
+      const signStart = performance.now();
+      const tokens = Array.from(
+        { length: tokenCount },
+        () => `Bearer ${signer.sign(`${jwtService.url}${HOOK_PATH}`)}`,
+      );
+      signMsByAlg.set(signer.alg, (performance.now() - signStart) / tokenCount);
+      let next = 0;
+      const authorization = () => tokens[next++ % tokens.length] ?? '';
+      for (const conns of [1, 10]) {
+        jwtRows.push(
+          await measure(`crs-sentinel, JWT ${signer.alg} verified`, jwtService, body, conns, {
+            authorization,
+            maxRequests: Math.floor(tokenCount / 2) - 200,
+          }),
+        );
+      }
+      if (next > tokenCount)
+        throw new Error(`${signer.alg} run reused a token: more requests than tokens signed`);
+    }
     await stopAll();
+    progress('JWT verification in process, per algorithm');
+    const jwtMicro = [];
+    for (const alg of BENCH_ALGORITHMS) jwtMicro.push(await timeJwtVerification(alg, QUICK ? 500 : 3_000));
 
     tableHeader();
     for (const { bare: b, service: s } of rowsA) {
@@ -502,17 +566,19 @@ async function main(): Promise<void> {
         `Per request at 1 connection (mean): bare ${ms(bare1.latency.mean)} ms, service ${ms(svc1.latency.mean)} ms: the clinical work and the service's middleware add ${ms(svc1.latency.mean - bare1.latency.mean)} ms on top of receiving and parsing ${kb(body.length)} KB.`,
       );
     }
-    const jwt1 = jwtRows[0]?.result.latency.p50;
     const off1 = rowsA[0]?.service.result.latency.p50;
-    if (jwt1 !== undefined && off1 !== undefined) {
-      out(
-        `JWT verification (ES384, fresh jti per request) adds ${ms(jwt1 - off1)} ms to the p50 at 1 connection.`,
-      );
+    for (const row of jwtRows.filter((r) => r.result.connections === 1)) {
+      if (off1 !== undefined) {
+        out(
+          `${row.label} (fresh jti per request) adds ${ms(row.result.latency.p50 - off1)} ms to the p50 at 1 connection.`,
+        );
+      }
     }
     out(
-      `JWT: signing one ES384 JWT in the load generator took ${ms(signMs)} ms (done before the runs); verification cost in the service = the "JWT verified" rows minus the CDS_AUTH=off rows.`,
+      `Signing one JWT in the load generator (before the runs): ${[...signMsByAlg].map(([alg, t]) => `${alg} ${ms(t)} ms`).join(', ')}.`,
     );
     out();
+    writeJwtTable(jwtMicro);
     out('Where one prefetch hook spends its time, in process (median ms, no HTTP):');
     out();
     out(
@@ -722,8 +788,7 @@ async function main(): Promise<void> {
         .join(' / ')}.`,
     );
     out(`Total bench time: ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s.`);
-    writeFileSync(RESULTS_FILE, `${lines.join('\n')}\n`);
-    process.stderr.write(`\nwrote ${path.relative(process.cwd(), RESULTS_FILE)}\n`);
+    writeResults();
   } finally {
     await stopAll();
     rmSync(tmp, { recursive: true, force: true });

@@ -344,7 +344,10 @@ async function main(argv: string[]): Promise<number> {
       strict: true,
     }));
   } catch (error) {
-    console.error(`${error instanceof Error ? error.message : 'bad arguments'}\n${USAGE}`);
+    // One line for a bad flag (issue 10); --help prints the usage.
+    console.error(
+      `check-registration: ${error instanceof Error ? error.message : 'bad arguments'} (--help for usage)`,
+    );
     return 2;
   }
   if (values.help || values.url === undefined || values.key === undefined || values.iss === undefined) {

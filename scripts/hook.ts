@@ -3,11 +3,14 @@
  * [--key <private key PEM>] [--iss <issuer>] [--kid <kid>] [--json]`.
  * Without --key it signs with the embedded demo EHR key (created under DATA_DIR on first use),
  * which the service trusts by default.
+ *
+ * With --json, stdout carries the response body as JSON and nothing else (errors go to stderr), so
+ * `npm run --silent hook -- ... --json | jq` works: npm itself prints a `> crs-sentinel@... hook`
+ * banner on stdout unless run with --silent, which no script can suppress from inside.
  */
 import { readFileSync } from 'node:fs';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { formatCards } from '../src/ehr-simulator/format-cards.js';
 import { SimulationError, simulatePatientView } from '../src/ehr-simulator/simulate-patient-view.js';
 import {
@@ -16,24 +19,24 @@ import {
   jwkThumbprint,
   signClientJwt,
 } from '../src/trust/demo-client.js';
+import { parseFlags } from './cli.js';
 
-const { values } = parseArgs({
-  options: {
-    patient: { type: 'string' },
-    fhir: { type: 'string' },
-    service: { type: 'string', default: 'http://127.0.0.1:3000' },
-    prefetch: { type: 'boolean', default: false },
-    key: { type: 'string' },
-    iss: { type: 'string' },
-    kid: { type: 'string' },
-    encounter: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
+const values = parseFlags('hook', {
+  patient: { type: 'string' },
+  fhir: { type: 'string' },
+  service: { type: 'string', default: 'http://127.0.0.1:3000' },
+  prefetch: { type: 'boolean', default: false },
+  key: { type: 'string' },
+  iss: { type: 'string' },
+  kid: { type: 'string' },
+  encounter: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
 });
 
 if (values.help || !values.patient) {
-  process.stdout.write(
+  // Usage on stdout only when asked for; as an error it goes to stderr (stdout may be piped to jq).
+  (values.help ? process.stdout : process.stderr).write(
     'usage: npm run hook -- --patient <id> [--fhir <FHIR base>] [--service <http://127.0.0.1:3000>] [--prefetch]\n' +
       '                      [--key <private key PEM> --iss <issuer> [--kid <kid>]] [--encounter <id>] [--json]\n',
   );
@@ -69,6 +72,8 @@ try {
   }
   process.exit(result.status === 200 ? 0 : 1);
 } catch (error) {
-  process.stderr.write(`hook: ${error instanceof SimulationError ? error.message : String(error)}\n`);
+  const message =
+    error instanceof SimulationError ? error.message : error instanceof Error ? error.message : String(error);
+  process.stderr.write(`hook: ${message.split('\n')[0] ?? ''}\n`);
   process.exit(1);
 }

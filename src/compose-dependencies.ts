@@ -1,18 +1,22 @@
 /**
  * The composition root: turns validated configuration into the app's dependencies, reading every
- * file once at start (rule overrides, site codes, card templates, trusted clients) so a bad one
- * stops the service with a message naming it, before it takes any call.
+ * file once at start (rule overrides, site codes, card templates, trusted clients) and checking
+ * DATA_DIR is writable, so a bad one stops the service with a one-line message naming the variable
+ * (a ConfigError, printed by config/startup.ts), before it takes any call.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadCardTemplates } from './cards/load-card-templates.js';
 import type { ServiceConfig } from './config/load-config.js';
-import { ConfigError } from './config/load-config.js';
+import { checkDataDir } from './config/data-dir.js';
+import { describeJsonError, parseJsonText } from './config/json-text.js';
+import { ConfigError, isProduction } from './config/load-config.js';
+import { oneLine } from './config/startup.js';
 import { createFileFeedbackStore } from './feedback/feedback-store.js';
 import { BatchSupportMemory } from './fhir/fhir-client.js';
 import type { AppDeps } from './http/app.js';
 import { createPatientIdHasher, type Logger } from './logging/logger.js';
-import { resolveRuleConfig } from './rules/crs-sentinel/rule-config.js';
+import { resolveRuleConfig, type CrsRuleConfig } from './rules/crs-sentinel/rule-config.js';
 import type { RequestAuthenticator } from './service/request-authenticator.js';
 import { AUTH_OFF_WARNING, createDevelopmentVerifier, parseAuthMode } from './trust/auth-mode.js';
 import { ensureDemoClient } from './trust/demo-client.js';
@@ -28,6 +32,7 @@ export function composeDependencies(
   logger: Logger,
   isAcceptingWork: () => boolean,
 ): AppDeps {
+  checkDataDir(config.dataDir);
   return {
     logger,
     publicBaseUrl: config.publicBaseUrl,
@@ -40,10 +45,7 @@ export function composeDependencies(
       fhirMaxPages: config.fhirMaxPages,
       fhirMaxResponseBytes: config.fhirMaxResponseBytes,
       fhirBatchSupport: new BatchSupportMemory(),
-      rules: resolveRuleConfig(
-        readOptionalJson(config.rulesConfigPath, 'RULES_CONFIG'),
-        readOptionalJson(config.siteCodesPath, 'SITE_CODES'),
-      ),
+      rules: ruleConfig(config),
       cardTemplates: loadCardTemplates(config.cardsDir),
       now: () => new Date(),
       newUuid: randomUUID,
@@ -74,13 +76,39 @@ function createAuthenticator(
 
 /** CDS_CLIENTS when set; otherwise only the local demo EHR, whose key is generated in DATA_DIR. */
 function trustedClients(config: ServiceConfig, env: NodeJS.ProcessEnv, logger: Logger): TrustedClient[] {
-  if (config.cdsClients !== undefined) return parseTrustedClients(config.cdsClients);
-  if (env.NODE_ENV === 'production') {
+  if (config.cdsClients !== undefined) {
+    const clients = parseTrustedClients(config.cdsClients);
+    if (clients.length === 0) {
+      if (isProduction(env)) {
+        throw new ConfigError(
+          'CDS_CLIENTS: lists no client, so every call would be refused: add the trusted EHRs when NODE_ENV=production (docs/registration.md)',
+        );
+      }
+      logger.warn('CDS_CLIENTS lists no client: every call will be refused (401)');
+    }
+    // One loud line at start: plain http lets anyone on the path read patient data and swap keys.
+    const insecure = clients.filter((client) => client.allowInsecureHttp).map((client) => client.iss);
+    if (insecure.length > 0) {
+      logger.warn(
+        { issuers: insecure },
+        'CDS_CLIENTS: allow_insecure_http is set: plain http JWK Set and FHIR URLs are accepted for these issuers; local testing only, remove it in production',
+      );
+    }
+    return clients;
+  }
+  if (isProduction(env)) {
     throw new ConfigError(
-      'CDS_CLIENTS: required when NODE_ENV=production (the demo EHR key is for local use only)',
+      'CDS_CLIENTS: required when NODE_ENV=production (the demo EHR key is for local use only): set it to the trusted EHRs, see docs/registration.md',
     );
   }
-  const demo = ensureDemoClient(config.dataDir, { fhirServers: [config.demoFhirServer] });
+  let demo: ReturnType<typeof ensureDemoClient>;
+  try {
+    demo = ensureDemoClient(config.dataDir, { fhirServers: [config.demoFhirServer] });
+  } catch (error) {
+    throw new ConfigError(
+      `DATA_DIR: the demo EHR key cannot be used: ${oneLine(error instanceof Error ? error.message : String(error))}`,
+    );
+  }
   logger.warn(
     { iss: demo.client.iss, fhirServer: config.demoFhirServer },
     'CDS_CLIENTS is not set: trusting only the local demo EHR key (see docs/registration.md)',
@@ -88,13 +116,47 @@ function trustedClients(config: ServiceConfig, env: NodeJS.ProcessEnv, logger: L
   return [demo.client];
 }
 
-function readOptionalJson(file: string | undefined, variable: string): unknown {
-  if (file === undefined) return undefined;
+/**
+ * The rule configuration, each file's problems named by its own variable: RULES_CONFIG alone is
+ * resolved first so a bad override is not blamed on SITE_CODES, then with the site codes.
+ */
+function ruleConfig(config: ServiceConfig): CrsRuleConfig {
+  const overrides = readOptionalJson(config.rulesConfigPath, 'RULES_CONFIG');
+  const siteCodes = readOptionalJson(config.siteCodesPath, 'SITE_CODES');
+  const resolved = resolveOrExplain('RULES_CONFIG', config.rulesConfigPath, () =>
+    resolveRuleConfig(overrides),
+  );
+  if (siteCodes === undefined) return resolved;
+  return resolveOrExplain('SITE_CODES', config.siteCodesPath, () => resolveRuleConfig(overrides, siteCodes));
+}
+
+function resolveOrExplain(
+  variable: string,
+  file: string | undefined,
+  resolve: () => CrsRuleConfig,
+): CrsRuleConfig {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return resolve();
   } catch (error) {
     throw new ConfigError(
-      `${variable}: ${file} is not a readable JSON file (${error instanceof Error ? error.name : 'error'})`,
+      `${variable}: ${JSON.stringify(file)}: ${oneLine(error instanceof Error ? error.message : String(error))}`,
     );
   }
+}
+
+function readOptionalJson(file: string | undefined, variable: string): unknown {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code =
+      typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'error';
+    throw new ConfigError(
+      `${variable}: ${JSON.stringify(file)} cannot be read (${code}): set ${variable} to a readable JSON file (a relative path is taken from the working directory) or unset it`,
+    );
+  }
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) throw new ConfigError(`${variable}: ${JSON.stringify(file)}: ${describeJsonError(parsed)}`);
+  return parsed.value;
 }

@@ -79,13 +79,40 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * What each variable must be, appended to zod's message so the start-up line says the fix, not
+ * only what was wrong. A variable missing here gets zod's message alone.
+ */
+const fixes: Partial<Record<keyof z.infer<typeof envSchema>, string>> = {
+  PORT: 'set PORT to a TCP port, 0-65535',
+  HOST: 'set HOST to an interface address such as 127.0.0.1 or 0.0.0.0',
+  PUBLIC_BASE_URL: 'set PUBLIC_BASE_URL to the origin EHRs call, e.g. https://cds.example.org',
+  FHIR_TIMEOUT_MS: 'set FHIR_TIMEOUT_MS to milliseconds, 100-60000',
+  FHIR_MAX_PAGES: 'set FHIR_MAX_PAGES to 1-50',
+  LOG_LEVEL: `set LOG_LEVEL to one of ${logLevels.join(', ')}`,
+  BODY_LIMIT: 'set BODY_LIMIT to a size such as 5mb or 800kb',
+  SHUTDOWN_GRACE_MS: 'set SHUTDOWN_GRACE_MS to milliseconds, 0-120000',
+  JWT_CLOCK_SKEW_SECONDS: 'set JWT_CLOCK_SKEW_SECONDS to 0-600',
+  JWT_MAX_LIFETIME_SECONDS: 'set JWT_MAX_LIFETIME_SECONDS to 60-86400',
+  DEMO_FHIR_SERVER: 'set DEMO_FHIR_SERVER to an http(s) FHIR base URL',
+  LOG_HASH_KEY: 'set LOG_HASH_KEY to a random string of 16 characters or more',
+};
+
+function describeEnvIssue(env: NodeJS.ProcessEnv, issue: z.core.$ZodIssue | undefined): string {
+  const variable = String(issue?.path[0] ?? 'environment');
+  const raw = env[variable];
+  // Secrets are not echoed (LOG_HASH_KEY); other values are quoted, shortened, so a typo is visible.
+  const got =
+    raw === undefined || variable === 'LOG_HASH_KEY' ? '' : ` (got ${JSON.stringify(raw.slice(0, 60))})`;
+  const fix = fixes[variable as keyof typeof fixes];
+  return `${variable}: ${issue?.message ?? 'invalid'}${got}${fix === undefined ? '' : `: ${fix}`}`;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): ServiceConfig {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(`${issue?.path.join('.') ?? 'environment'}: ${issue?.message ?? 'invalid'}`);
-  }
+  if (!parsed.success) throw new ConfigError(describeEnvIssue(env, parsed.error.issues[0]));
   const e = parsed.data;
+  if (isProduction(env)) checkProductionRules(e);
   const config: ServiceConfig = {
     port: e.PORT,
     host: e.HOST,
@@ -113,6 +140,48 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   if (e.RULES_CONFIG !== undefined) config.rulesConfigPath = path.resolve(cwd, e.RULES_CONFIG);
   if (e.SITE_CODES !== undefined) config.siteCodesPath = path.resolve(cwd, e.SITE_CODES);
   return config;
+}
+
+/** NODE_ENV=production, compared as auth-mode.ts does (trimmed, case-insensitive). */
+export function isProduction(env: NodeJS.ProcessEnv): boolean {
+  return (env.NODE_ENV ?? '').trim().toLowerCase() === 'production';
+}
+
+/**
+ * The NODE_ENV=production rules that need only the environment (README, "Configuration"). The
+ * others live where the value is understood: CDS_AUTH=off in trust/auth-mode.ts, an empty client
+ * list in compose-dependencies.ts.
+ */
+function checkProductionRules(e: z.infer<typeof envSchema>): void {
+  // Without PUBLIC_BASE_URL the default (http://HOST:PORT, e.g. http://localhost:3000 in Docker) is
+  // never the URL the EHR signs as `aud`, so every call would fail the audience check, silently.
+  if (e.PUBLIC_BASE_URL === undefined) {
+    throw new ConfigError(
+      'PUBLIC_BASE_URL: required when NODE_ENV=production: set it to the https origin EHRs call, e.g. https://cds.example.org (each JWT aud is checked against it)',
+    );
+  }
+  const url = new URL(e.PUBLIC_BASE_URL);
+  if (url.protocol !== 'https:') {
+    throw new ConfigError(
+      `PUBLIC_BASE_URL: must be https when NODE_ENV=production (got ${JSON.stringify(e.PUBLIC_BASE_URL.slice(0, 100))}): EHRs call CDS services over TLS; set it to e.g. https://cds.example.org`,
+    );
+  }
+  if (
+    url.pathname !== '/' ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.username !== '' ||
+    url.password !== ''
+  ) {
+    throw new ConfigError(
+      `PUBLIC_BASE_URL: must be an origin without a path, query or credentials when NODE_ENV=production (got ${JSON.stringify(e.PUBLIC_BASE_URL.slice(0, 100))}): set it to ${url.origin}`,
+    );
+  }
+  if (e.CDS_CLIENTS === undefined) {
+    throw new ConfigError(
+      'CDS_CLIENTS: required when NODE_ENV=production (the demo EHR key is for local use only): set it to the trusted EHRs, see docs/registration.md',
+    );
+  }
 }
 
 /** The URL host a local caller uses for the listening interface (a wildcard is not callable). */

@@ -57,7 +57,10 @@ export async function runFixtureLoaderCli(argv: string[], io: CliIo): Promise<nu
       },
     }));
   } catch (error) {
-    io.stderr(`fixtures:load: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    // An unknown or malformed flag is one line (issue 10); --help prints the usage.
+    io.stderr(
+      `fixtures:load: ${error instanceof Error ? error.message : String(error)} (--help for usage)\n`,
+    );
     return 2;
   }
   if (values.help) {

@@ -10,13 +10,17 @@
  * - transactions all or nothing (Medplum's in-memory repository has no rollback and caps a
  *   transaction at 50 updates, which would refuse any real patient's Bundle);
  * - FHIR JSON (`application/fhir+json`) everywhere, OperationOutcome errors with their status, and
- *   no input that crashes it.
+ *   no input that crashes it;
+ * - CORS for any origin, preflight included (`Authorization` and `Content-Type` allowed, `Location`
+ *   and `ETag` exposed), so a browser app such as the public CDS Hooks Sandbox
+ *   (https://sandbox.cds-hooks.org) can use it as its FHIR server (issue 10). Any origin is fine
+ *   here: the server holds test data only and sends no credentials-bearing cookies.
  * It binds 127.0.0.1 by default: it has no authentication and is for test data only.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { badRequest, getStatus, isOk, normalizeOperationOutcome, parseSearchRequest } from '@medplum/core';
@@ -25,7 +29,9 @@ import type {
   OperationOutcome as MedplumOperationOutcome,
   Resource as MedplumResource,
 } from '@medplum/fhirtypes';
+import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { listenOn, type ListenVariables } from '../config/startup.js';
 import type { Bundle, BundleEntry, BundleLink, OperationOutcome, Resource } from 'fhir/r4';
 import { buildCapabilityStatement } from './capability-statement.js';
 import { ensureFhirDefinitionsIndexed, isR4ResourceType } from './fhir-definitions.js';
@@ -42,7 +48,18 @@ export interface FhirSandboxOptions {
   bundles?: Bundle[];
   /** Largest request body accepted; '50mb' by default (a whole MIMIC patient is ~6 MB). */
   bodyLimit?: string;
+  /** The variables a listen error names (port in use, bad host); FHIR_SANDBOX_PORT/HOST by default. */
+  listenVariables?: ListenVariables;
 }
+
+/** What the sandbox allows a browser to do (CORS, https://fetch.spec.whatwg.org/#http-cors-protocol). */
+const SANDBOX_CORS = cors({
+  origin: '*',
+  methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+  allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'Prefer', 'If-Match', 'If-None-Exist'],
+  exposedHeaders: ['Location', 'Content-Location', 'ETag', 'Last-Modified'],
+  maxAge: 600,
+});
 
 export interface FhirSandboxStats {
   /** HTTP requests answered since start. */
@@ -73,15 +90,6 @@ export async function startFhirSandbox(options: FhirSandboxOptions = {}): Promis
   const basePath = normalizeBasePath(options.basePath ?? '/fhir');
   const repository = new SandboxRepository();
   const engine = new FhirEngine(repository);
-  for (const [index, bundle] of (options.bundles ?? []).entries()) {
-    const [status, body] = await engine.postBundle(bundle);
-    if (status >= 400) {
-      throw new Error(
-        `FHIR sandbox: start-up Bundle #${index} was refused (${status}): ${describeOutcome(body)}`,
-      );
-    }
-  }
-  repository.warmSearchCache();
 
   const stats: FhirSandboxStats = { requests: 0, serverTimeMs: 0 };
   let baseUrl = '';
@@ -90,6 +98,7 @@ export async function startFhirSandbox(options: FhirSandboxOptions = {}): Promis
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('trust proxy', false);
+  app.use(SANDBOX_CORS);
   app.use((_req, res, next) => {
     const start = performance.now();
     res.once('close', () => {
@@ -120,9 +129,31 @@ export async function startFhirSandbox(options: FhirSandboxOptions = {}): Promis
     sendFhir(res, status, outcome(status >= 500 ? 'exception' : 'invalid', message));
   });
 
-  const server = await listen(app, options.port ?? 0, host);
+  const server = createServer(app);
+  await listenOn(
+    server,
+    options.port ?? 0,
+    host,
+    options.listenVariables ?? { port: 'FHIR_SANDBOX_PORT', host: 'FHIR_SANDBOX_HOST' },
+  );
   const { port } = server.address() as AddressInfo;
   baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}${basePath}`;
+  // Bundles are loaded after the port is bound, so a port in use is reported at once rather than
+  // after seconds of loading; the promise still resolves only once every Bundle is in.
+  try {
+    for (const [index, bundle] of (options.bundles ?? []).entries()) {
+      const [status, body] = await engine.postBundle(bundle);
+      if (status >= 400) {
+        throw new Error(
+          `FHIR sandbox: start-up Bundle #${index} was refused (${status}): ${describeOutcome(body)}`,
+        );
+      }
+    }
+  } catch (error) {
+    await closeServer(server);
+    throw error;
+  }
+  repository.warmSearchCache();
 
   return {
     baseUrl,
@@ -532,14 +563,6 @@ function normalizeBasePath(basePath: string): string {
   const trimmed = basePath.replace(/\/+$/, '');
   if (trimmed === '') return '';
   return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
-}
-
-function listen(app: express.Express, port: number, host: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
-    server.once('listening', () => resolve(server));
-    server.once('error', reject);
-  });
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Bundle } from 'fhir/r4';
+import { ConfigError } from '../config/load-config.js';
 import { loadAllFixtures, MANIFEST_FILE, type FixtureManifestEntry } from '../fixtures/fixture-manifest.js';
 import { rebaseBundle } from '../fixtures/rebase-fixture.js';
 import { startFhirSandbox, type FhirSandbox, type FhirSandboxOptions } from './fhir-sandbox.js';
@@ -66,4 +67,25 @@ export async function startFixtureSandbox(
     bundles: [...fixtures.bundles, ...(extraBundles ?? [])],
   });
   return { sandbox, patients: fixtures.patients, anchor: fixtures.anchor };
+}
+
+/**
+ * Where `npm run sandbox` and `npm run demo` put the sandbox: FHIR_SANDBOX_PORT (default 8080) and
+ * FHIR_SANDBOX_HOST (default 127.0.0.1: it has no authentication). A bad value is a one-line
+ * ConfigError naming the variable.
+ */
+export function sandboxAddressFrom(env: NodeJS.ProcessEnv): { port: number; host: string } {
+  const raw = env.FHIR_SANDBOX_PORT;
+  let port = 8080;
+  if (raw !== undefined && raw !== '') {
+    port = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || port > 65_535) {
+      throw new ConfigError(
+        `FHIR_SANDBOX_PORT: must be a TCP port, 0-65535 (got ${JSON.stringify(raw.slice(0, 40))}): set FHIR_SANDBOX_PORT to a free port`,
+      );
+    }
+  }
+  const host =
+    env.FHIR_SANDBOX_HOST === undefined || env.FHIR_SANDBOX_HOST === '' ? '127.0.0.1' : env.FHIR_SANDBOX_HOST;
+  return { port, host };
 }

@@ -12,11 +12,18 @@
  *   [{ "iss": "https://ehr.example.org", "jwks_url": "https://ehr.example.org/jwks.json",
  *      "fhir_servers": ["https://ehr.example.org/fhir/R4"], "tenant": "hospital-a" }]
  *
- * Everything is checked at start-up; the first error names the entry (index and iss) and field.
+ * An entry with an inline `jwks` (keys pinned out of band, for hospitals without outbound access or
+ * EHRs such as the public CDS Hooks Sandbox that always send a `jku` header) may also give
+ * `jwks_url`: it is then only the `jku` value the tokens must carry, and is never fetched.
+ *
+ * Everything is checked at start-up; every error names the entry (index and iss) and field, all on
+ * one line so the start-up message stays one line (README, "Configuration").
  */
 import { readFileSync } from 'node:fs';
 import type { JsonWebKey } from 'node:crypto';
+import path from 'node:path';
 import { z } from 'zod';
+import { describeJsonError, parseJsonText } from '../config/json-text.js';
 import { normaliseBaseUrl } from './fhir-server-binding.js';
 import { importVerificationJwk } from './jwk.js';
 
@@ -24,8 +31,15 @@ import { importVerificationJwk } from './jwk.js';
 export type KeySource =
   /** A JWK Set URL (the `jku` the client uses, if it sends one, must equal it exactly). */
   | { readonly kind: 'jwks_url'; readonly url: string }
-  /** A JWK Set exchanged out of band (public keys only). */
-  | { readonly kind: 'jwks'; readonly jwks: { readonly keys: readonly JsonWebKey[] } };
+  /**
+   * A JWK Set exchanged out of band (public keys only): these keys decide and nothing is fetched. A
+   * `jku` header is then accepted as is, or must equal `jku` when the entry also gives `jwks_url`.
+   */
+  | {
+      readonly kind: 'jwks';
+      readonly jwks: { readonly keys: readonly JsonWebKey[] };
+      readonly jku?: string;
+    };
 
 export interface TrustedClient {
   /** The exact `iss` claim this client's JWTs carry. */
@@ -70,12 +84,12 @@ function describePath(path: readonly PropertyKey[]): string {
   return out === '' ? 'entry' : out;
 }
 
-function entryLabel(index: number, raw: unknown): string {
+function entryLabel(source: string, index: number, raw: unknown): string {
   const iss =
     typeof raw === 'object' && raw !== null && 'iss' in raw && typeof raw.iss === 'string'
       ? ` (iss ${JSON.stringify(raw.iss.slice(0, 200))})`
       : '';
-  return `CDS_CLIENTS entry ${index}${iss}`;
+  return `${source} entry ${index}${iss}`;
 }
 
 function checkUrl(
@@ -101,14 +115,20 @@ function checkUrl(
 function toClient(entry: Entry, problems: string[]): TrustedClient | undefined {
   const allowInsecureHttp = entry.allow_insecure_http ?? false;
   let keySource: KeySource | undefined;
-  if ((entry.jwks_url === undefined) === (entry.jwks === undefined)) {
-    problems.push('exactly one of "jwks_url" and "jwks" must be given');
-  } else if (entry.jwks_url !== undefined) {
+  if (entry.jwks_url === undefined && entry.jwks === undefined) {
+    problems.push('one of "jwks_url" (keys fetched) and "jwks" (keys pinned) must be given');
+  } else if (entry.jwks === undefined && entry.jwks_url !== undefined) {
     // The JWK Set URL is kept as written: a `jku` header must match it character for character.
     if (checkUrl(entry.jwks_url, 'jwks_url', allowInsecureHttp, problems) !== undefined) {
       keySource = { kind: 'jwks_url', url: entry.jwks_url };
     }
   } else if (entry.jwks !== undefined) {
+    // With pinned keys, `jwks_url` only names the `jku` the tokens carry (kept as written too).
+    const jku =
+      entry.jwks_url !== undefined &&
+      checkUrl(entry.jwks_url, 'jwks_url', allowInsecureHttp, problems) !== undefined
+        ? entry.jwks_url
+        : undefined;
     const keys: JsonWebKey[] = [];
     const kids = new Set<string>();
     entry.jwks.keys.forEach((jwk, index) => {
@@ -122,7 +142,7 @@ function toClient(entry: Entry, problems: string[]): TrustedClient | undefined {
         keys.push(jwk as JsonWebKey);
       }
     });
-    keySource = { kind: 'jwks', jwks: { keys } };
+    keySource = { kind: 'jwks', jwks: { keys }, ...(jku === undefined ? {} : { jku }) };
   }
   const fhirServers: string[] = [];
   entry.fhir_servers.forEach((server, index) => {
@@ -141,17 +161,18 @@ function toClient(entry: Entry, problems: string[]): TrustedClient | undefined {
 
 /**
  * Parses and validates already-decoded CDS_CLIENTS JSON. Throws `TrustedClientsError` listing every
- * problem, each prefixed with its entry (index and iss) and field.
+ * problem on one line (separated by `; `), each prefixed with its entry (index and iss) and field.
+ * `source` names where the JSON came from (`CDS_CLIENTS` or `CDS_CLIENTS file "/abs/path"`).
  */
-export function validateTrustedClients(json: unknown): TrustedClient[] {
+export function validateTrustedClients(json: unknown, source = 'CDS_CLIENTS'): TrustedClient[] {
   if (!Array.isArray(json)) {
-    throw new TrustedClientsError('CDS_CLIENTS must be a JSON array of trusted client entries');
+    throw new TrustedClientsError(`${source} must be a JSON array of trusted client entries`);
   }
   const clients: TrustedClient[] = [];
   const errors: string[] = [];
   const seen = new Map<string, number>();
   json.forEach((raw: unknown, index) => {
-    const label = entryLabel(index, raw);
+    const label = entryLabel(source, index, raw);
     const parsed = entrySchema.safeParse(raw);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
@@ -176,7 +197,7 @@ export function validateTrustedClients(json: unknown): TrustedClient[] {
     if (client !== undefined) clients.push(client);
   });
   if (errors.length > 0) {
-    throw new TrustedClientsError(`Invalid CDS_CLIENTS:\n  ${errors.join('\n  ')}`);
+    throw new TrustedClientsError(errors.join('; '));
   }
   return clients;
 }
@@ -186,33 +207,48 @@ export type ReadTextFile = (path: string) => string;
 const readUtf8: ReadTextFile = (path) => readFileSync(path, 'utf8');
 
 /**
- * Parses `CDS_CLIENTS`: JSON when the value starts with `[` (after whitespace), otherwise a path to
- * a JSON file read with `readFile`. Throws `TrustedClientsError` with a message fit for the start-up
- * log (it never echoes the file's content).
+ * Parses `CDS_CLIENTS`: JSON when the value starts with `[` or `{` (after whitespace and a UTF-8
+ * byte-order mark), otherwise a path to a JSON file read with `readFile`, relative to `cwd` (the
+ * resolved path is what messages show, so an operator sees which file was meant). Throws
+ * `TrustedClientsError` with a one-line message fit for the start-up log: a JSON syntax error gives
+ * its line and column, and the content itself is never echoed.
  */
-export function parseTrustedClients(value: string, readFile: ReadTextFile = readUtf8): TrustedClient[] {
-  const trimmed = value.trim();
-  if (trimmed === '') throw new TrustedClientsError('CDS_CLIENTS is empty');
+export function parseTrustedClients(
+  value: string,
+  readFile: ReadTextFile = readUtf8,
+  cwd: string = process.cwd(),
+): TrustedClient[] {
+  const trimmed = value.replace(/^\uFEFF/, '').trim();
+  if (trimmed === '') {
+    throw new TrustedClientsError(
+      'CDS_CLIENTS is empty: set it to a JSON file path or the JSON array of trusted EHRs (docs/registration.md), or unset it for the local demo EHR',
+    );
+  }
   let text: string;
   let source: string;
   if (trimmed.startsWith('[') || trimmed.startsWith('{')) {
     text = trimmed;
     source = 'CDS_CLIENTS';
   } else {
-    source = `CDS_CLIENTS file ${JSON.stringify(trimmed)}`;
+    const file = path.resolve(cwd, trimmed);
+    source = `CDS_CLIENTS file ${JSON.stringify(file)}`;
     try {
-      text = readFile(trimmed);
+      text = readFile(file);
     } catch (error) {
       const code =
         typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'error';
-      throw new TrustedClientsError(`${source} cannot be read (${code})`);
+      const hint =
+        code === 'ENOENT'
+          ? ': no such file (a relative path is taken from the working directory)'
+          : code === 'EACCES'
+            ? ': permission denied for the service user'
+            : code === 'EISDIR'
+              ? ': a folder, not a file'
+              : '';
+      throw new TrustedClientsError(`${source} cannot be read (${code})${hint}`);
     }
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new TrustedClientsError(`${source} is not valid JSON`);
-  }
-  return validateTrustedClients(json);
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) throw new TrustedClientsError(`${source}: ${describeJsonError(parsed)}`);
+  return validateTrustedClients(parsed.value, source);
 }

@@ -8,7 +8,7 @@
  * a maximum lifetime, and `nbf` when present); `tenant` when the client entry sets one; the
  * signature, by the issuer's own keys only, with `alg` from an allow-list (never `none` or HMAC,
  * "JWT Signing Algorithm"), a `jku` header accepted only when it equals the issuer's configured JWK
- * Set URL, and `kid` selecting the key; and last the `jti`, recorded only once everything else has
+ * Set URL (or, for keys pinned inline, ignored: the pinned keys decide), and `kid` selecting the key; and last the `jti`, recorded only once everything else has
  * passed. Claims are read before the signature is checked only to pick the issuer and refuse cheap
  * failures early; nothing is trusted until the signature verifies.
  *
@@ -181,8 +181,13 @@ export function createClientJwtVerifier(options: ClientJwtVerifierOptions): Clie
     const alg = header.alg;
     if (!isAllowedAlgorithm(alg) || !algorithms.includes(alg)) return fail('algorithm');
     if (header.jku !== undefined) {
+      // A `jku` is only where the client says its keys are. With a `jwks_url` entry it must be that
+      // URL (the spec's allowlist of `jku`), so a token cannot send us to fetch keys elsewhere. With
+      // pinned keys (`jwks`) nothing is ever fetched and the pinned keys decide, so the header is
+      // accepted as is, unless the entry also names the `jku` to expect (docs/registration.md).
       const source = client.keySource;
-      if (typeof header.jku !== 'string' || source.kind !== 'jwks_url' || header.jku !== source.url) {
+      const expectedJku = source.kind === 'jwks_url' ? source.url : source.jku;
+      if (typeof header.jku !== 'string' || (expectedJku !== undefined && header.jku !== expectedJku)) {
         return fail('jku');
       }
     }

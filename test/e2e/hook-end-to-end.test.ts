@@ -6,12 +6,11 @@
  * with the simulator resolving prefetch like an EHR, and with the service fetching everything
  * itself through fhir-kit-client.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Bundle } from 'fhir/r4';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,10 +27,11 @@ import { startFixtureSandbox } from '../../src/sandbox/fixture-sandbox.js';
 import { ensureDemoClient, signClientJwt } from '../../src/trust/demo-client.js';
 import { checkCard } from '../rules/helpers/check-card.js';
 import { expectAnswer } from '../support/expect-fixture-answer.js';
+import { SHARED_DATA, sharedDataAvailable } from '../support/shared-data.js';
 import { TEST_NOW } from '../support/test-app.js';
 
-const sharedData = fileURLToPath(new URL('../../../shared/data', import.meta.url));
-const hasSharedData = existsSync(sharedData);
+const sharedData = SHARED_DATA;
+const hasSharedData = sharedDataAvailable('real data through the embedded server');
 const readBundle = (relative: string) =>
   JSON.parse(readFileSync(path.join(sharedData, relative), 'utf8')) as Bundle;
 

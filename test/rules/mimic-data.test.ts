@@ -2,7 +2,7 @@
  * Real FHIR data (not written by this project) through the engine: the MIMIC-IV demo bundles and
  * the SMART sandbox sample in ../shared/data. Skipped with a message when that folder is absent.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Bundle } from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
@@ -14,10 +14,11 @@ import { resolveRuleConfig } from '../../src/rules/crs-sentinel/rule-config.js';
 import { renderCrsCards } from '../../src/rules/crs-sentinel/render-crs-cards.js';
 import { normalizeObservations } from '../../src/rules/crs-sentinel/normalize-observations.js';
 import { bundleToPatientData } from '../../src/fixtures/bundle-split.js';
+import { SHARED_DATA, sharedDataAvailable } from '../support/shared-data.js';
 import { checkCard } from './helpers/check-card.js';
 
-const dataDir = fileURLToPath(new URL('../../../shared/data', import.meta.url));
-const hasData = existsSync(dataDir);
+const dataDir = SHARED_DATA;
+const hasData = sharedDataAvailable('MIMIC-IV demo and SMART sample tests');
 const HOUR = 3_600_000;
 
 const rules = resolveRuleConfig(

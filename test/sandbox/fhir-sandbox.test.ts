@@ -1,5 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import type {
   Bundle,
   BundleEntry,
@@ -18,6 +17,7 @@ import { Client } from 'fhir-kit-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREFETCH_KEYS } from '../../src/cds-hooks/crs-sentinel-service.js';
 import { startFhirSandbox, type FhirSandbox } from '../../src/sandbox/fhir-sandbox.js';
+import { SHARED_DATA, sharedDataAvailable } from '../support/shared-data.js';
 
 const P1 = 'sbx-p1';
 const P2 = 'sbx-p2';
@@ -606,14 +606,47 @@ describe('server basics', () => {
   });
 });
 
-const SHARED_DATA = fileURLToPath(new URL('../../../shared/data', import.meta.url));
+describe('CORS, so a browser app (the public CDS Hooks Sandbox) can use it as its FHIR server', () => {
+  const origin = 'https://sandbox.cds-hooks.org';
+
+  it('answers a preflight allowing Authorization and Content-Type', async () => {
+    const res = await fetch(`${sandbox.baseUrl}/Observation?patient=${P1}`, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization,content-type',
+      },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    const allowed = (res.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(',');
+    expect(allowed).toEqual(expect.arrayContaining(['authorization', 'content-type']));
+    expect(res.headers.get('access-control-allow-methods')).toContain('GET');
+  });
+
+  it('puts Access-Control-Allow-Origin on reads, searches and errors', async () => {
+    for (const path of [
+      `Patient/${P1}`,
+      `Observation?patient=${P1}`,
+      'Patient/no-such-patient',
+      'metadata',
+    ]) {
+      const res = await fetch(`${sandbox.baseUrl}/${path}`, { headers: { origin } });
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      expect(res.headers.get('access-control-expose-headers')).toContain('Location');
+    }
+  });
+});
+
 const EPISODE = `${SHARED_DATA}/mimic-iv-demo-fhir/episode-dd2bf984-septic-shock-2133-12-18.json`;
+const hasEpisode = sharedDataAvailable('MIMIC-IV demo episode in the sandbox', EPISODE);
 const MIMIC_VITAL_CODES = new Set(['8310-5', '8867-4', '9279-1', '2708-6', '85354-9']);
 
-describe.skipIf(!existsSync(EPISODE))(
+describe.skipIf(!hasEpisode)(
   `MIMIC-IV demo episode (needs ${EPISODE}; skipped when /work/shared/data is absent)`,
   () => {
-    const bundle = existsSync(EPISODE) ? (JSON.parse(readFileSync(EPISODE, 'utf8')) as Bundle) : undefined;
+    const bundle = hasEpisode ? (JSON.parse(readFileSync(EPISODE, 'utf8')) as Bundle) : undefined;
     const patientId = bundle?.entry?.find((e) => e.resource?.resourceType === 'Patient')?.resource?.id ?? '';
 
     beforeAll(async () => {

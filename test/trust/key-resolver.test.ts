@@ -198,3 +198,49 @@ describe('remote JWK Set: failures', () => {
     expect(problems).toEqual(['unusable keys skipped: keys[1]: RSA keys must have at least 2048 bits']);
   });
 });
+
+describe('pinned (inline) JWK Set with a jku header: the pinned keys decide, nothing is fetched', () => {
+  // The public CDS Hooks Sandbox always sends `jku`; hospitals without outbound access pin keys.
+  function pinned(extra: Record<string, unknown> = {}) {
+    const clock = fakeClock(START_MS);
+    const client = validateTrustedClients([
+      { iss: ISS, jwks: { keys: [k1.jwk] }, fhir_servers: ['https://ehr.example.org/fhir'], ...extra },
+    ])[0]!;
+    const verifier = createClientJwtVerifier({
+      clients: [client],
+      replayCache: new InMemoryReplayCache({ now: clock.nowMs }),
+      keyResolver: createKeyResolver({ now: clock.nowMs, timeoutMs: 2_000 }),
+      now: clock.now,
+    });
+    const call = (key: TestKey, jku: string, kid = key.kid) => {
+      const jwt = signToken({ key, nowSeconds: clock.seconds(), iss: ISS, aud: AUD, header: { kid, jku } });
+      return verifier.verify(`Bearer ${jwt}`, AUD);
+    };
+    return { call };
+  }
+
+  it('accepts a token whose jku points at a live JWK Set server, without asking it', async () => {
+    const { call } = pinned();
+    published = [k1, k2];
+    expect((await call(k1, `${jwksServer.url}/jwks.json`)).ok).toBe(true);
+    // A key the server publishes but that is not pinned is refused: the jku is never followed.
+    expect(await call(k2, `${jwksServer.url}/jwks.json`)).toMatchObject({
+      ok: false,
+      failedCheck: 'unknown-key',
+    });
+    expect(await call(k2, `${elsewhere.url}/jwks.json`)).toMatchObject({
+      ok: false,
+      failedCheck: 'unknown-key',
+    });
+    expect(jwksServer.requests).toBe(0);
+    expect(elsewhere.requests).toBe(0);
+  });
+
+  it('with jwks_url next to the pinned keys, the jku must equal it, and it is still never fetched', async () => {
+    const { call } = pinned({ jwks_url: `${jwksServer.url}/jwks.json`, allow_insecure_http: true });
+    expect((await call(k1, `${jwksServer.url}/jwks.json`)).ok).toBe(true);
+    expect(await call(k1, `${elsewhere.url}/jwks.json`)).toMatchObject({ ok: false, failedCheck: 'jku' });
+    expect(jwksServer.requests).toBe(0);
+    expect(elsewhere.requests).toBe(0);
+  });
+});

@@ -63,7 +63,25 @@ describe('parseTrustedClients', () => {
     };
     expect(parseTrustedClients(' /etc/crs/clients.json\n', read)).toHaveLength(1);
     expect(() => parseTrustedClients('/etc/crs/missing.json', read)).toThrow(
-      new TrustedClientsError('CDS_CLIENTS file "/etc/crs/missing.json" cannot be read (ENOENT)'),
+      new TrustedClientsError(
+        'CDS_CLIENTS file "/etc/crs/missing.json" cannot be read (ENOENT): no such file (a relative path is taken from the working directory)',
+      ),
+    );
+    // A relative path is shown resolved against the working directory, so the operator sees which file.
+    expect(() => parseTrustedClients('crs/missing.json', read, '/etc')).toThrow(
+      'CDS_CLIENTS file "/etc/crs/missing.json" cannot be read (ENOENT)',
+    );
+    // A byte-order mark (Windows editors) is accepted, in a file and in the value itself.
+    files['/etc/crs/bom.json'] = `\uFEFF${JSON.stringify(valid.slice(0, 1))}`;
+    expect(parseTrustedClients('/etc/crs/bom.json', read)).toHaveLength(1);
+    expect(parseTrustedClients(`\uFEFF${JSON.stringify(valid.slice(0, 1))}`)).toHaveLength(1);
+    // A syntax error gives the line and column, never the content.
+    files['/etc/crs/broken.json'] =
+      '[\n  {\n    "iss": "https://secret.example.org",\n    "jwks_url" "x"\n  }\n]';
+    expect(() => parseTrustedClients('/etc/crs/broken.json', read)).toThrow(
+      new TrustedClientsError(
+        `CDS_CLIENTS file "/etc/crs/broken.json": JSON syntax error at line 4, column 16: expected ':' after a property name`,
+      ),
     );
   });
 
@@ -72,8 +90,23 @@ describe('parseTrustedClients', () => {
   });
 
   const failures: { name: string; value: string; message: string }[] = [
-    { name: 'empty value', value: '  ', message: 'CDS_CLIENTS is empty' },
-    { name: 'invalid JSON', value: '[{"iss": ', message: 'CDS_CLIENTS is not valid JSON' },
+    {
+      name: 'empty value',
+      value: '  ',
+      message:
+        'CDS_CLIENTS is empty: set it to a JSON file path or the JSON array of trusted EHRs (docs/registration.md), or unset it for the local demo EHR',
+    },
+    {
+      name: 'invalid JSON',
+      value: '[{"iss": ',
+      message: 'CDS_CLIENTS: JSON syntax error at line 1, column 9: expected a value, but the text ends here',
+    },
+    {
+      name: 'a trailing comma',
+      value: '[{"iss": "a",}]',
+      message:
+        "CDS_CLIENTS: JSON syntax error at line 1, column 14: expected a property name (a trailing ',' is not allowed)",
+    },
     {
       name: 'not an array',
       value: '{"iss":"x"}',
@@ -116,14 +149,16 @@ describe('validateTrustedClients: errors name the entry (index and iss) and the 
       ],
     },
     {
-      name: 'both jwks_url and jwks',
-      entry: { ...base, jwks: { keys: [ec.jwk] } },
-      problems: [`${label}: exactly one of "jwks_url" and "jwks" must be given`],
+      name: 'pinned jwks with a plain http jwks_url (the expected jku)',
+      entry: { ...base, jwks_url: 'http://ehr.example.org/jwks.json', jwks: { keys: [ec.jwk] } },
+      problems: [
+        `${label}: jwks_url uses plain http, refused unless "allow_insecure_http": true (local testing only)`,
+      ],
     },
     {
       name: 'neither jwks_url nor jwks',
       entry: { ...base, jwks_url: undefined },
-      problems: [`${label}: exactly one of "jwks_url" and "jwks" must be given`],
+      problems: [`${label}: one of "jwks_url" (keys fetched) and "jwks" (keys pinned) must be given`],
     },
     {
       name: 'a typo (jwks_uri)',
@@ -226,7 +261,7 @@ describe('validateTrustedClients: errors name the entry (index and iss) and the 
     // Entry 0 is valid; in the duplicate case it has the issuer entry 1 repeats.
     const first = { ...base, iss: duplicate === true ? base.iss : 'https://first.example.org' };
     expect(() => validateTrustedClients([first, entry])).toThrow(
-      new TrustedClientsError(`Invalid CDS_CLIENTS:\n  ${problems.join('\n  ')}`),
+      new TrustedClientsError(problems.join('; ')),
     );
   });
 
@@ -238,9 +273,8 @@ describe('validateTrustedClients: errors name the entry (index and iss) and the 
       ]),
     ).toThrow(
       new TrustedClientsError(
-        'Invalid CDS_CLIENTS:\n' +
-          '  CDS_CLIENTS entry 0 (iss "a"): jwks_url uses plain http, refused unless "allow_insecure_http": true (local testing only)\n' +
-          '  CDS_CLIENTS entry 1 (iss "b"): fhir_servers[0] uses plain http, refused unless "allow_insecure_http": true (local testing only)',
+        'CDS_CLIENTS entry 0 (iss "a"): jwks_url uses plain http, refused unless "allow_insecure_http": true (local testing only); ' +
+          'CDS_CLIENTS entry 1 (iss "b"): fhir_servers[0] uses plain http, refused unless "allow_insecure_http": true (local testing only)',
       ),
     );
   });
