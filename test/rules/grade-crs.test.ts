@@ -287,12 +287,21 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'sepsis diagnosis with confirmed hypotension, afebrile: a sepsis circulation card, no CRS grade',
-    vitals: [temp(36.8, 2), ...lowBp(80)],
+    name: 'sepsis diagnosis, ongoing hypotension with lactate 3.4: a critical sepsis circulation card, no CRS grade',
+    vitals: [temp(36.8, 2), bp(80, 45, 0.5), bp(82, 45, 1), bp(84, 46, 2), obs('2524-7', 3.4, 'mmol/L', 1)],
     conditions: [condition('http://hl7.org/fhir/sid/icd-10-cm', 'A41.9', { onsetDateTime: ago(20) })],
     expected: {
       grade: graded({ hypotensionDomain: 2, temperatureState: 'afebrile' }),
-      outcome: { kind: 'sepsis-card', indicator: 'warning' },
+      outcome: { kind: 'sepsis-card', indicator: 'critical' },
+    },
+  },
+  {
+    name: 'sepsis diagnosis, ongoing hypotension without lactate, fluids or vasopressor: no card',
+    vitals: [temp(36.8, 2), bp(80, 45, 0.5), bp(82, 45, 1), bp(84, 46, 2)],
+    conditions: [condition('http://hl7.org/fhir/sid/icd-10-cm', 'A41.9', { onsetDateTime: ago(20) })],
+    expected: {
+      grade: graded({ hypotensionDomain: 2, temperatureState: 'afebrile' }),
+      outcome: { kind: 'no-card', reason: 'sepsis context without circulatory failure' },
     },
   },
   {

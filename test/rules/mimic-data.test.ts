@@ -84,7 +84,7 @@ describe.skipIf(!hasData)(
         cardKind: 'sepsis-circulation',
         grade: 'none',
         context: ['sepsis'],
-        sepsisRules: ['diagnosis', 'vasopressor-with-infection-signs'],
+        sepsisRules: ['diagnosis'],
         hypotensionDomain: 4,
         temperatureState: 'hypothermic',
         vasopressors: ['norepinephrine', 'phenylephrine'],

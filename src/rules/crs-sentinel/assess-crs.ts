@@ -5,6 +5,7 @@
  */
 import { cellTherapyDiagnoses } from './cell-therapy-diagnoses.js';
 import { cultureTimes } from './cultures.js';
+import { fluidBoluses, type FluidBolus } from './fluid-boluses.js';
 import { DAY_MS, HOUR_MS, timeMs } from './fhir-values.js';
 import { assessCrsVitals, type CrsVitals } from './crs-vitals.js';
 import { episodeStart, gradeCrs, type GradeResult } from './grade-crs.js';
@@ -61,8 +62,9 @@ export interface TocilizumabStatus {
  *   grade 2 or with any vasopressor);
  * - `afebrile-card`: in a therapy window, hypotension or hypoxia but no fever and no waiver: ASTCT
  *   criteria not met (critical with a vasopressor or high-flow oxygen and above, else warning);
- * - `sepsis-card`: a sepsis context (no therapy) with circulatory failure: a vasopressor infusion or
- *   confirmed hypotension (critical with a vasopressor or lactate above the shock threshold);
+ * - `sepsis-card`: a sepsis context (no therapy) with circulatory failure: a vasopressor infusion
+ *   (critical), ongoing hypotension with lactate above the shock threshold (critical) or after a
+ *   fluid bolus (warning);
  * - `data-gap-card`: in a therapy window, no vital signs at all, or hypotension or hypoxia with no
  *   usable temperature to grade it.
  */
@@ -97,6 +99,8 @@ export interface CrsAssessment {
   truncated: DataSetName[];
   /** Resources received but not used (another patient's, unreadable). */
   unused: UnusedResources[];
+  /** Fluid boluses in the recent window (evidence of hypotension needing fluids). */
+  fluids: FluidBolus[];
   outcome: CrsOutcome;
 }
 
@@ -163,7 +167,8 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
     rules,
   });
   const latestWeight = latestReading(observations.readings, 'body-weight', nowMs);
-  const outcome = decideOutcome(grade, vitals, therapy.contexts, sepsis, recent, labs);
+  const fluids = fluidBoluses(data.medicationAdministrations, windowStartMs, nowMs);
+  const outcome = decideOutcome(grade, vitals, therapy.contexts, sepsis, recent, labs, fluids);
   const weightProblem = newerUnusableWeight(items(observations.ignored), latestWeight, nowMs);
   const tocilizumab = tocilizumabStatus({
     events,
@@ -204,6 +209,7 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
     dataGaps,
     truncated: [...data.truncated],
     unused: [...data.unused],
+    fluids,
     outcome,
   };
 }
@@ -260,6 +266,7 @@ function decideOutcome(
   sepsis: SepsisContext | undefined,
   recent: readonly Reading[],
   labs: SupportingLabs,
+  fluids: readonly FluidBolus[],
 ): CrsOutcome {
   const pressor = vitals.vasopressors.agents.length > 0;
   if (therapy.length) {
@@ -280,10 +287,13 @@ function decideOutcome(
   if (!sepsis) return { kind: 'no-card', reason: 'no CAR-T, bispecific or sepsis context' };
   // A sepsis-context card is about circulatory failure; oxygen alone never makes one.
   if (pressor) return { kind: 'sepsis-card', indicator: 'critical' };
-  if (vitals.hypotension.present) {
-    const lactate = labs.lactate?.aboveShockThreshold === true;
-    return { kind: 'sepsis-card', indicator: lactate ? 'critical' : 'warning' };
-  }
+  // Hypotension still present now (the latest readings low), not a dip that resolved. [DESIGN]
+  // Ongoing hypotension (not a dip that resolved) that needed fluids, or with lactate above the
+  // Sepsis-3 shock threshold. [DESIGN] hypotension alone is left to the clinical team: alerting on
+  // it in every patient on antibiotics doubled the alert burden in the MIMIC-IV ICU replay.
+  if (vitals.hypotension.ongoing && labs.lactate?.aboveShockThreshold === true)
+    return { kind: 'sepsis-card', indicator: 'critical' };
+  if (vitals.hypotension.ongoing && fluids.length > 0) return { kind: 'sepsis-card', indicator: 'warning' };
   return { kind: 'no-card', reason: 'sepsis context without circulatory failure' };
 }
 

@@ -41,6 +41,11 @@ export interface HypotensionFinding {
   lowReadingTimes: number;
   /** Readings needed to confirm. */
   confirmReadings: number;
+  /**
+   * Still low now: the latest blood-pressure measurements (the last `confirmReadings` distinct
+   * times) are all below threshold. A dip that resolved (after fluids) is not ongoing.
+   */
+  ongoing: boolean;
 }
 
 export interface VasoactiveAgent {
@@ -149,16 +154,22 @@ function hypotensionFinding(input: CrsVitalsInput): HypotensionFinding {
   const lowestSystolic = extremeReading(byKind(input.recent, 'systolic-bp'), 'min');
   const lowestMeanArterial = extremeReading(byKind(input.recent, 'mean-arterial-pressure'), 'min');
   const lowTimes: number[] = [];
+  // Each measurement time is low when any of its SBP / MAP readings is below threshold.
+  const measured = new Map<number, boolean>();
   for (const r of input.recent) {
-    const low =
-      (r.kind === 'systolic-bp' && r.value < systolicBelow) ||
-      (!band && r.kind === 'mean-arterial-pressure' && r.value < t.meanArterialBelow);
-    if (low) lowTimes.push(timeMs(r.time));
+    if (r.kind !== 'systolic-bp' && (band || r.kind !== 'mean-arterial-pressure')) continue;
+    const limit = r.kind === 'systolic-bp' ? systolicBelow : t.meanArterialBelow;
+    const ms = timeMs(r.time);
+    const low = r.value < limit;
+    if (low) lowTimes.push(ms);
+    measured.set(ms, (measured.get(ms) ?? false) || low);
   }
   const lowReadingTimes = distinctTimes(lowTimes, input.rules.hypotension.confirmMinutes * 60_000);
   const confirmReadings = input.rules.hypotension.confirmReadings;
+  const ongoing = isOngoing(measured, input.rules.hypotension);
   return {
     present: lowReadingTimes >= confirmReadings,
+    ongoing,
     systolicBelow,
     ...(!band && { meanArterialBelow: t.meanArterialBelow }),
     ...(band && input.age.known && { paediatricAgeYears: input.age.years, paediatricBand: band.label }),
@@ -167,6 +178,26 @@ function hypotensionFinding(input: CrsVitalsInput): HypotensionFinding {
     lowReadingTimes,
     confirmReadings,
   };
+}
+
+/**
+ * Hypotension still present now: the latest measurements are all low, at least `ongoingReadings`
+ * of them spanning at least `ongoingMinutes` (a dip that resolved, or one low reading between
+ * normal ones, is not ongoing). [DESIGN]
+ */
+function isOngoing(
+  measured: ReadonlyMap<number, boolean>,
+  rule: { ongoingReadings: number; ongoingMinutes: number },
+): boolean {
+  const newestFirst = [...measured.entries()].sort((a, b) => b[0] - a[0]);
+  let run = 0;
+  for (const [, low] of newestFirst) {
+    if (!low) break;
+    run++;
+  }
+  if (run < rule.ongoingReadings) return false;
+  const spanMs = (newestFirst[0]?.[0] ?? 0) - (newestFirst[run - 1]?.[0] ?? 0);
+  return spanMs >= rule.ongoingMinutes * 60_000;
 }
 
 /** How many of the instants are at least `gapMs` after the previous one counted. */

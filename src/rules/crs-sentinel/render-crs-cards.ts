@@ -247,11 +247,16 @@ function detailFor(a: CrsAssessment, kind: FindingCardKind, t: CrsCardTemplate):
   return sections.filter((s) => s !== '').join('\n\n');
 }
 
-/** Why an afebrile-physiology card fired: what was seen, and that fever never was. */
+/** Why an afebrile-physiology card fired: what was seen, and why fever is still required. */
 function afebrileRule(a: CrsAssessment): string {
-  const seen = physiologyItems(a, false).join(', ');
+  const seen = capitalise(physiologyItems(a, false).join(', '));
+  const threshold = a.vitals.fever.thresholdCelsius;
+  const onset = a.grade.crsOnset;
+  if (onset) {
+    return `${seen}; no temperature >= ${threshold} °C in the window. CRS was documented at ${formatTime(onset.time)} (${onset.detail}), but no antipyretic, anticytokine or steroid was given after it, so ASTCT still requires fever and no CRS grade is given`;
+  }
   const since = a.grade.episodeStart !== undefined ? ` since ${formatTime(a.grade.episodeStart)}` : '';
-  return `${capitalise(seen)}; no temperature >= ${a.vitals.fever.thresholdCelsius} °C${since} and no CRS diagnosis, so ASTCT CRS criteria are not met and no CRS grade is given`;
+  return `${seen}; no temperature >= ${threshold} °C${since} and no CRS diagnosis, so ASTCT CRS criteria are not met and no CRS grade is given`;
 }
 
 /** Why a sepsis-context card fired: the vasopressors, or confirmed hypotension, and lactate. */
@@ -266,6 +271,8 @@ function circulationRule(a: CrsAssessment): string {
   const lactate = a.labs.lactate;
   if (lactate?.aboveShockThreshold)
     parts.push(`lactate ${lactate.latest.value} mmol/L above the Sepsis-3 shock threshold`);
+  const bolus = a.fluids[a.fluids.length - 1];
+  if (bolus) parts.push(`fluid bolus at ${formatTime(bolus.time)} (${bolus.text})`);
   return parts.join('; ');
 }
 

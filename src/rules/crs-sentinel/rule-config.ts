@@ -44,7 +44,17 @@ export interface CrsRuleConfig {
    * times, at least `confirmMinutes` apart. [DESIGN] a single arterial-line reading is often an
    * artefact (flush, damping); a running vasopressor is always enough.
    */
-  hypotension: { confirmReadings: number; confirmMinutes: number };
+  hypotension: {
+    confirmReadings: number;
+    confirmMinutes: number;
+    /**
+     * Ongoing hypotension (a sepsis circulation card without a vasopressor): the latest readings
+     * are all low, at least this many, spanning at least this long. [DESIGN] blood pressure that
+     * hovers around the threshold or dips once does not make a card; a vasopressor always does.
+     */
+    ongoingReadings: number;
+    ongoingMinutes: number;
+  };
   thresholds: {
     /** [ASTCT] fever >= 38.0 °C */
     feverCelsius: number;
@@ -192,7 +202,7 @@ export const DEFAULT_RULE_CONFIG: CrsRuleConfig = {
     cultureThenAntibioticHours: 72,
     antibioticThenCultureHours: 24,
   },
-  hypotension: { confirmReadings: 2, confirmMinutes: 5 },
+  hypotension: { confirmReadings: 2, confirmMinutes: 5, ongoingReadings: 3, ongoingMinutes: 60 },
   thresholds: {
     feverCelsius: 38.0,
     systolicBelow: 90,

@@ -857,3 +857,28 @@ export const CELL_THERAPY_DIAGNOSIS_CODES: readonly {
 
 /** Condition verification statuses that rule a diagnosis out. [FHIR R4] */
 export const EXCLUDED_VERIFICATION_STATUSES: readonly string[] = ['refuted', 'entered-in-error'];
+
+// ---------------------------------------------------------------------------------------------
+// Fluid resuscitation
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Crystalloids and albumin given as a bolus: "hypotension needing fluids" is circulatory failure in
+ * a sepsis context (Surviving Sepsis Campaign 2021: 30 mL/kg crystalloid for sepsis-induced
+ * hypoperfusion). [DESIGN] an administration counts as a bolus when its text says "bolus" or its
+ * dose is at least FLUID_BOLUS_MIN_ML: a carrier bag of a drug (norepinephrine in saline) is not.
+ */
+export const FLUID_NAMES: readonly string[] = [
+  'lactated ringer',
+  'lactated ringers',
+  'ringer lactate',
+  'ringers lactate',
+  'hartmann',
+  'plasma lyte',
+  'plasmalyte',
+  'normal saline',
+  'sodium chloride 0 9',
+  'nacl 0 9',
+  'albumin',
+];
+export const FLUID_BOLUS_MIN_ML = 250;

@@ -11,7 +11,7 @@
  *    (TMP-SMX, acyclovir, levofloxacin, fluconazole...) alone never counts; nor do non-systemic
  *    agents (rifaximin, oral vancomycin).
  * 3. `vasopressor-with-infection-signs`: a vasopressor infusion together with signs of infection
- *    (abnormal temperature or WBC, or a culture drawn) before any antimicrobial is charted, so
+ *    (fever, an abnormal WBC, or a culture drawn) before any antimicrobial is charted, so
  *    shock is not missed because the pressor came first; outside a CAR-T or bispecific window
  *    only, where fever is CRS's own sign. [DESIGN]
  * Windows are [DESIGN] and configurable (rule-config.ts).
@@ -279,10 +279,11 @@ function antimicrobialUse(input: SepsisInput): {
 
 function signsOfInfection(input: SepsisInput, band: PaediatricBand | undefined): string[] {
   const signs: string[] = [];
-  const temp = sirsMet(input.recent, input.rules, band).filter(
-    (c) => c.startsWith('temperature') || c.startsWith('WBC'),
+  // Fever or an abnormal leukocyte count; hypothermia is left out (common after cardiac surgery).
+  const found = sirsMet(input.recent, input.rules, band).filter(
+    (c) => (c.startsWith('temperature') && c.includes(' > ')) || c.startsWith('WBC'),
   );
-  signs.push(...temp);
+  signs.push(...found);
   const nowMs = input.now.getTime();
   const fromMs = nowMs - input.rules.recentWindowHours * HOUR_MS;
   if (input.cultures.some((c) => c >= fromMs && c <= nowMs)) signs.push('culture drawn in the recent window');
