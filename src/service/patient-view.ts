@@ -10,7 +10,7 @@ import type { BatchSupportMemory } from '../fhir/fhir-client.js';
 import { gatherPatientData, type GatherResult } from '../fhir/gather-patient-data.js';
 import { assessCrs } from '../rules/crs-sentinel/assess-crs.js';
 import type { CrsCardTemplates } from '../rules/crs-sentinel/card-templates.js';
-import type { PatientData } from '../rules/crs-sentinel/patient-data.js';
+import type { DataSetName, PatientData } from '../rules/crs-sentinel/patient-data.js';
 import { renderCrsCards } from '../rules/crs-sentinel/render-crs-cards.js';
 import { ruleLookBackMs, type CrsRuleConfig } from '../rules/crs-sentinel/rule-config.js';
 import type { AuthenticatedCaller } from './request-authenticator.js';
@@ -36,6 +36,8 @@ export interface PatientViewOutcome {
     outcome: string;
     /** Resources not used, by `Type/reason`, e.g. `{"Observation/other-patient": 3}`; no ids. */
     unused?: Record<string, number>;
+    /** Data sets whose search was cut off at its page limit (reported even when no card is shown). */
+    truncated?: DataSetName[];
   };
 }
 
@@ -89,6 +91,7 @@ export async function handlePatientView(
       cards: response.cards.length,
       outcome: assessment.outcome.kind,
       ...(unused === undefined ? {} : { unused }),
+      ...(gathered.data.truncated.length === 0 ? {} : { truncated: [...gathered.data.truncated] }),
     },
   };
 }

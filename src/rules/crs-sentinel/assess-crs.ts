@@ -66,13 +66,23 @@ export interface TocilizumabStatus {
  *   (critical), ongoing hypotension with lactate above the shock threshold (critical) or after a
  *   fluid bolus (warning);
  * - `data-gap-card`: in a therapy window, no vital signs at all, or hypotension or hypoxia with no
- *   usable temperature to grade it.
+ *   usable temperature to grade it, or no finding while a search the CRS rules read was cut off at
+ *   its page limit (a finding may be on the page not read: never read as normal).
  */
+/** What a data-gap card says is missing: no vital signs, no usable temperature, or a cut-off search. */
+export type DataGapMissing = 'vital-signs' | 'temperature' | 'complete-data';
+
+/**
+ * The data sets whose cut-off can hide a CRS finding in a therapy window (fever, hypotension,
+ * hypoxia, a vasopressor, a fever-masking drug, a CRS diagnosis). Labs never set the grade.
+ */
+const CRS_DATA_SETS: readonly DataSetName[] = ['vitals', 'medicationAdministrations', 'conditions'];
+
 export type CrsOutcome =
   | { kind: 'crs-card'; indicator: 'warning' | 'critical' }
   | { kind: 'afebrile-card'; indicator: 'warning' | 'critical' }
   | { kind: 'sepsis-card'; indicator: 'warning' | 'critical' }
-  | { kind: 'data-gap-card'; indicator: 'info'; missing: 'vital-signs' | 'temperature' }
+  | { kind: 'data-gap-card'; indicator: 'info'; missing: DataGapMissing }
   | { kind: 'no-card'; reason: string };
 
 export interface CrsAssessment {
@@ -168,7 +178,16 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
   });
   const latestWeight = latestReading(observations.readings, 'body-weight', nowMs);
   const fluids = fluidBoluses(data.medicationAdministrations, windowStartMs, nowMs);
-  const outcome = decideOutcome(grade, vitals, therapy.contexts, sepsis, recent, labs, fluids);
+  const outcome = decideOutcome(
+    grade,
+    vitals,
+    therapy.contexts,
+    sepsis,
+    recent,
+    labs,
+    fluids,
+    data.truncated,
+  );
   const weightProblem = newerUnusableWeight(items(observations.ignored), latestWeight, nowMs);
   const tocilizumab = tocilizumabStatus({
     events,
@@ -267,6 +286,7 @@ function decideOutcome(
   recent: readonly Reading[],
   labs: SupportingLabs,
   fluids: readonly FluidBolus[],
+  truncated: readonly DataSetName[],
 ): CrsOutcome {
   const pressor = vitals.vasopressors.agents.length > 0;
   if (therapy.length) {
@@ -282,6 +302,8 @@ function decideOutcome(
       const severe = pressor || grade.hypoxiaDomain >= 3;
       return { kind: 'afebrile-card', indicator: severe ? 'critical' : 'warning' };
     }
+    if (truncated.some((set) => CRS_DATA_SETS.includes(set)))
+      return { kind: 'data-gap-card', indicator: 'info', missing: 'complete-data' };
     return { kind: 'no-card', reason: 'no CRS-consistent finding in the recent window' };
   }
   if (!sepsis) return { kind: 'no-card', reason: 'no CAR-T, bispecific or sepsis context' };

@@ -23,6 +23,7 @@ export const PLACEHOLDERS = [
   'maxPer24h',
   'maxTotal',
   'minHours',
+  'sets',
   'reason',
 ] as const;
 
@@ -58,6 +59,7 @@ export const crsCardTemplateSchema = z.strictObject({
     sepsis: text,
     dataGap: text,
     dataGapTemperature: text,
+    dataGapTruncated: text,
   }),
   contextPhrase: z.strictObject({
     carT: text,
@@ -88,6 +90,7 @@ export const crsCardTemplateSchema = z.strictObject({
     extendedWindow: text,
     advisory: text,
     dataGapBody: text,
+    dataGapTruncatedBody: text,
   }),
   links: z.strictObject({ guideline: link, sepsis: link, tocilizumabLabel: link }),
   overrideReasons: z.array(coding).min(1),

@@ -5,12 +5,12 @@
  */
 import type { MedicationRequest, ServiceRequest } from 'fhir/r4';
 import type { CdsCard, CdsCoding, CdsLink, CdsSuggestion } from '../../cds-hooks/cds-hooks-types.js';
-import type { CrsAssessment } from './assess-crs.js';
+import type { CrsAssessment, DataGapMissing } from './assess-crs.js';
 import { fillTemplate, type CrsCardTemplate, type CrsCardTemplates } from './card-templates.js';
 import { describeUnit, type IgnoredReading, type Reading } from './normalize-observations.js';
 import { SYSTEM } from './rule-tables.js';
 import { hypotensionText } from './grade-crs.js';
-import type { UnusedResources } from './patient-data.js';
+import type { DataSetName, UnusedResources } from './patient-data.js';
 import type { SepsisRule } from './sepsis-context.js';
 import type { TherapyContext } from './therapy-context.js';
 
@@ -70,26 +70,12 @@ function findingCard(
 
 function dataGapCard(
   a: CrsAssessment,
-  missing: 'vital-signs' | 'temperature',
+  missing: DataGapMissing,
   templates: CrsCardTemplates,
   newUuid: () => string,
 ): CdsCard {
   const t = templates.crs;
-  const therapy = a.therapy[0];
-  const hours = Math.round((Date.parse(a.now) - Date.parse(a.windowStart)) / 3_600_000);
-  const context = therapy ? contextPhrase(therapy, t) : 'sepsis context';
-  const evidence = physiologyItems(a, false).join(', ');
-  const summary =
-    missing === 'temperature'
-      ? fillTemplate(t.summary.dataGapTemperature, { hours, context, evidence })
-      : fillTemplate(t.summary.dataGap, { hours, context });
-  const body =
-    missing === 'temperature'
-      ? [
-          fillTemplate(t.detail.dataGapTemperatureBody, { window: formatTime(a.windowStart), evidence }),
-          `**${t.detail.evidenceHeading}** (since ${formatTime(a.windowStart)})\n\n${evidenceTable(a)}`,
-        ]
-      : [fillTemplate(t.detail.dataGapBody, { window: formatTime(a.windowStart) })];
+  const { summary, body } = dataGapText(a, missing, t);
   return {
     uuid: newUuid(),
     summary: fit(summary),
@@ -113,6 +99,49 @@ function dataGapCard(
         ...therapyFields(a),
       },
     },
+  };
+}
+
+/** How a cut-off data set is named on a card. */
+const DATA_SET_LABELS: Record<DataSetName, string> = {
+  patient: 'patient record',
+  vitals: 'vital signs',
+  labs: 'laboratory results',
+  medicationAdministrations: 'medication administrations',
+  conditions: 'diagnoses',
+  procedures: 'procedures',
+  encounters: 'encounters',
+};
+
+function dataGapText(
+  a: CrsAssessment,
+  missing: DataGapMissing,
+  t: CrsCardTemplates['crs'],
+): { summary: string; body: string[] } {
+  const therapy = a.therapy[0];
+  const hours = Math.round((Date.parse(a.now) - Date.parse(a.windowStart)) / 3_600_000);
+  const context = therapy ? contextPhrase(therapy, t) : 'sepsis context';
+  const window = formatTime(a.windowStart);
+  if (missing === 'complete-data') {
+    const sets = a.truncated.map((set) => DATA_SET_LABELS[set]).join(', ');
+    return {
+      summary: capitalise(fillTemplate(t.summary.dataGapTruncated, { sets, context })),
+      body: [fillTemplate(t.detail.dataGapTruncatedBody, { sets, window })],
+    };
+  }
+  if (missing === 'temperature') {
+    const evidence = physiologyItems(a, false).join(', ');
+    return {
+      summary: fillTemplate(t.summary.dataGapTemperature, { hours, context, evidence }),
+      body: [
+        fillTemplate(t.detail.dataGapTemperatureBody, { window, evidence }),
+        `**${t.detail.evidenceHeading}** (since ${window})\n\n${evidenceTable(a)}`,
+      ],
+    };
+  }
+  return {
+    summary: fillTemplate(t.summary.dataGap, { hours, context }),
+    body: [fillTemplate(t.detail.dataGapBody, { window })],
   };
 }
 
