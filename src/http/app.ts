@@ -85,7 +85,7 @@ export function createApp(deps: AppDeps) {
   const json = jsonBody(bodyLimitBytes);
   const authenticate = authentication(deps);
   // The site's own codes (SITE_CODES) are in the templates the EHR is asked to prefetch.
-  const discovery = { services: [crsSentinelService(prefetchKeysFor(deps.patientView.rules.siteCodes))] };
+  const discovery = { services: [crsSentinelService(prefetchKeysFor(deps.patientView.rules))] };
 
   app
     .route('/cds-services')
