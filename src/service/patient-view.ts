@@ -69,8 +69,13 @@ export async function handlePatientView(
   const unused = unusedCounts(gathered.data);
   if (unused !== undefined && !hasUsableData(gathered.data)) {
     const total = Object.values(unused).reduce((sum, n) => sum + n, 0);
+    // The log line says which kinds were not used and why (counts only, no ids).
+    const kinds = Object.entries(unused)
+      .map(([kind, n]) => `${kind}=${n}`)
+      .join(', ');
     throw preconditionFailed(
       `no usable FHIR data for the patient in context: ${total} resource${total === 1 ? '' : 's'} not used`,
+      `no usable data; not used: ${kinds}`,
     );
   }
   const assessment = assessCrs({
