@@ -4,6 +4,7 @@
  * call's `now` (the pure core: data and `now` in, findings out), and render the cards.
  */
 import type { HookRequest } from '../cds-hooks/hook-request.js';
+import { prefetchKeysFor } from '../cds-hooks/crs-sentinel-service.js';
 import type { CdsServiceResponse } from '../cds-hooks/cds-hooks-types.js';
 import { preconditionFailed } from '../errors/cds-error.js';
 import type { BatchSupportMemory } from '../fhir/fhir-client.js';
@@ -65,6 +66,7 @@ export async function handlePatientView(
       ...(deps.fhirBatchSupport ? { batchSupport: deps.fhirBatchSupport } : {}),
       horizon: new Date(now.getTime() - ruleLookBackMs(deps.rules)),
     },
+    prefetchKeysFor(deps.rules.siteCodes),
   );
   const unused = unusedCounts(gathered.data);
   if (unused !== undefined && !hasUsableData(gathered.data)) {
