@@ -12,16 +12,16 @@ import { checkDataDir } from './config/data-dir.js';
 import { describeJsonError, parseJsonText } from './config/json-text.js';
 import { ConfigError, isProduction } from './config/load-config.js';
 import { oneLine } from './config/startup.js';
-import { createFileFeedbackStore } from './feedback/feedback-store.js';
 import { BatchSupportMemory } from './fhir/fhir-client.js';
 import type { AppDeps } from './http/app.js';
 import { createPatientIdHasher, type Logger } from './logging/logger.js';
 import { resolveRuleConfig, type CrsRuleConfig } from './rules/crs-sentinel/rule-config.js';
 import type { RequestAuthenticator } from './service/request-authenticator.js';
+import type { Stores } from './storage/governance-store.js';
+import { openEmbeddedStores } from './storage/open-stores.js';
 import { AUTH_OFF_WARNING, createDevelopmentVerifier, parseAuthMode } from './trust/auth-mode.js';
 import { ensureDemoClient } from './trust/demo-client.js';
 import { createKeyResolver } from './trust/key-resolver.js';
-import { InMemoryReplayCache } from './trust/replay-cache.js';
 import { createTrustedRequestAuthenticator } from './trust/request-authenticator.js';
 import { parseTrustedClients, type TrustedClient } from './trust/trusted-clients.js';
 import { createClientJwtVerifier } from './trust/verify-client-jwt.js';
@@ -31,6 +31,8 @@ export function composeDependencies(
   env: NodeJS.ProcessEnv,
   logger: Logger,
   isAcceptingWork: () => boolean,
+  /** Opened by the caller (server.ts, asynchronously for PostgreSQL/Redis); default: embedded. */
+  stores: Stores = openEmbeddedStoresAfterCheck(config.dataDir),
 ): AppDeps {
   checkDataDir(config.dataDir);
   return {
@@ -38,8 +40,8 @@ export function composeDependencies(
     publicBaseUrl: config.publicBaseUrl,
     bodyLimit: config.bodyLimit,
     corsOrigins: config.corsOrigins,
-    authenticator: createAuthenticator(config, env, logger),
-    feedbackStore: createFileFeedbackStore(config.dataDir),
+    authenticator: createAuthenticator(config, env, logger, stores),
+    feedbackStore: stores.governance,
     patientView: {
       fhirTimeoutMs: config.fhirTimeoutMs,
       fhirMaxPages: config.fhirMaxPages,
@@ -59,6 +61,7 @@ function createAuthenticator(
   config: ServiceConfig,
   env: NodeJS.ProcessEnv,
   logger: Logger,
+  stores: Stores,
 ): RequestAuthenticator {
   if (parseAuthMode(env) === 'off') {
     logger.warn(AUTH_OFF_WARNING);
@@ -66,12 +69,17 @@ function createAuthenticator(
   }
   const verifier = createClientJwtVerifier({
     clients: trustedClients(config, env, logger),
-    replayCache: new InMemoryReplayCache(),
+    replayCache: stores.replayCache,
     clockSkewSeconds: config.jwtClockSkewSeconds,
     maxLifetimeSeconds: config.jwtMaxLifetimeSeconds,
     keyResolver: createKeyResolver({ onJwksProblem: (problem) => logger.warn(problem, 'JWK Set problem') }),
   });
   return createTrustedRequestAuthenticator(verifier);
+}
+
+function openEmbeddedStoresAfterCheck(dataDir: string): Stores {
+  checkDataDir(dataDir);
+  return openEmbeddedStores(dataDir);
 }
 
 /** CDS_CLIENTS when set; otherwise only the local demo EHR, whose key is generated in DATA_DIR. */

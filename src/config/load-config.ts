@@ -37,6 +37,12 @@ const envSchema = z.object({
   JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
   DEMO_FHIR_SERVER: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080/fhir'),
   LOG_HASH_KEY: z.string().min(16, 'at least 16 characters').optional(),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a plain lower-case identifier')
+    .optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
 });
 
 export interface ServiceConfig {
@@ -65,6 +71,11 @@ export interface ServiceConfig {
   /** The FHIR server the embedded demo EHR may send the service to (the embedded sandbox). */
   demoFhirServer: string;
   logHashKey?: string;
+  /** PostgreSQL for the card ledger and feedback (several replicas); unset = SQLite in DATA_DIR. */
+  databaseUrl?: string;
+  databaseSchema?: string;
+  /** Redis for the JWT replay cache (several replicas); unset = in memory. */
+  redisUrl?: string;
 }
 
 /** The package root: where package.json is, from src/ (tests) or dist/src/ (built). */
@@ -96,14 +107,20 @@ const fixes: Partial<Record<keyof z.infer<typeof envSchema>, string>> = {
   JWT_MAX_LIFETIME_SECONDS: 'set JWT_MAX_LIFETIME_SECONDS to 60-86400',
   DEMO_FHIR_SERVER: 'set DEMO_FHIR_SERVER to an http(s) FHIR base URL',
   LOG_HASH_KEY: 'set LOG_HASH_KEY to a random string of 16 characters or more',
+  DATABASE_URL: 'set DATABASE_URL to postgres://user@host:5432/database, or unset it for the embedded store',
+  DATABASE_SCHEMA: 'set DATABASE_SCHEMA to a schema name such as crs_sentinel',
+  REDIS_URL: 'set REDIS_URL to redis://host:6379, or unset it for the in-memory replay cache',
 };
+
+/** Variables whose values are never echoed in a start-up message (keys, passwords in URLs). */
+const SECRET_VARIABLES = new Set(['LOG_HASH_KEY', 'DATABASE_URL', 'REDIS_URL']);
 
 function describeEnvIssue(env: NodeJS.ProcessEnv, issue: z.core.$ZodIssue | undefined): string {
   const variable = String(issue?.path[0] ?? 'environment');
   const raw = env[variable];
   // Secrets are not echoed (LOG_HASH_KEY); other values are quoted, shortened, so a typo is visible.
   const got =
-    raw === undefined || variable === 'LOG_HASH_KEY' ? '' : ` (got ${JSON.stringify(raw.slice(0, 60))})`;
+    raw === undefined || SECRET_VARIABLES.has(variable) ? '' : ` (got ${JSON.stringify(raw.slice(0, 60))})`;
   const fix = fixes[variable as keyof typeof fixes];
   return `${variable}: ${issue?.message ?? 'invalid'}${got}${fix === undefined ? '' : `: ${fix}`}`;
 }
@@ -137,6 +154,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   };
   if (e.CDS_CLIENTS !== undefined) config.cdsClients = e.CDS_CLIENTS;
   if (e.LOG_HASH_KEY !== undefined) config.logHashKey = e.LOG_HASH_KEY;
+  if (e.DATABASE_URL !== undefined) config.databaseUrl = e.DATABASE_URL;
+  if (e.DATABASE_SCHEMA !== undefined) config.databaseSchema = e.DATABASE_SCHEMA;
+  if (e.REDIS_URL !== undefined) config.redisUrl = e.REDIS_URL;
   if (e.RULES_CONFIG !== undefined) config.rulesConfigPath = path.resolve(cwd, e.RULES_CONFIG);
   if (e.SITE_CODES !== undefined) config.siteCodesPath = path.resolve(cwd, e.SITE_CODES);
   return config;
