@@ -14,6 +14,7 @@ import { ConfigError, isProduction } from './config/load-config.js';
 import { oneLine } from './config/startup.js';
 import { BatchSupportMemory } from './fhir/fhir-client.js';
 import type { AppDeps } from './http/app.js';
+import { defaultTrendViewDir } from './http/trend-view-app.js';
 import { createPatientIdHasher, type Logger } from './logging/logger.js';
 import { resolveRuleConfig, type CrsRuleConfig } from './rules/crs-sentinel/rule-config.js';
 import type { RequestAuthenticator } from './service/request-authenticator.js';
@@ -54,6 +55,7 @@ export function composeDependencies(
     },
     hashPatientId: createPatientIdHasher(config.logHashKey),
     isAcceptingWork,
+    trendViewDir: defaultTrendViewDir(),
   };
 }
 
