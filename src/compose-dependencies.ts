@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadCardTemplates } from './cards/load-card-templates.js';
+import { CRS_SENTINEL_SERVICE_ID } from './cds-hooks/crs-sentinel-service.js';
 import type { ServiceConfig } from './config/load-config.js';
 import { checkDataDir } from './config/data-dir.js';
 import { describeJsonError, parseJsonText } from './config/json-text.js';
@@ -14,6 +15,7 @@ import { ConfigError, isProduction } from './config/load-config.js';
 import { oneLine } from './config/startup.js';
 import { BatchSupportMemory } from './fhir/fhir-client.js';
 import type { AppDeps } from './http/app.js';
+import { createPatientKeyHasher, loadOrCreatePatientKey } from './governance/patient-key.js';
 import { defaultTrendViewDir } from './http/trend-view-app.js';
 import { createPatientIdHasher, type Logger } from './logging/logger.js';
 import { resolveRuleConfig, type CrsRuleConfig } from './rules/crs-sentinel/rule-config.js';
@@ -52,6 +54,17 @@ export function composeDependencies(
       cardTemplates: loadCardTemplates(config.cardsDir),
       now: () => new Date(),
       newUuid: randomUUID,
+      governance: {
+        serviceId: CRS_SENTINEL_SERVICE_ID,
+        ledger: stores.governance,
+        patientKey: createPatientKeyHasher(patientIdHashKey(config)),
+        onStoreError: (operation, error) => {
+          logger.error(
+            { operation, err: errorFacts(error) },
+            'card ledger unavailable: card answered without it',
+          );
+        },
+      },
     },
     hashPatientId: createPatientIdHasher(config.logHashKey),
     isAcceptingWork,
@@ -77,6 +90,28 @@ function createAuthenticator(
     keyResolver: createKeyResolver({ onJwksProblem: (problem) => logger.warn(problem, 'JWK Set problem') }),
   });
   return createTrustedRequestAuthenticator(verifier);
+}
+
+/** PATIENT_ID_HASH_KEY, or (outside production, checked by loadConfig) a key kept in DATA_DIR. */
+function patientIdHashKey(config: ServiceConfig): string {
+  if (config.patientIdHashKey !== undefined) return config.patientIdHashKey;
+  try {
+    return loadOrCreatePatientKey(config.dataDir);
+  } catch (error) {
+    throw new ConfigError(
+      `DATA_DIR: the patient-id hash key cannot be used: ${oneLine(error instanceof Error ? error.message : String(error))}`,
+    );
+  }
+}
+
+/** An error's name and code for a log line: messages of database clients may quote values. */
+function errorFacts(error: unknown): { name: string; code?: string } {
+  const name = error instanceof Error ? error.name : typeof error;
+  const code =
+    typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
+      ? error.code
+      : undefined;
+  return code === undefined ? { name } : { name, code };
 }
 
 function openEmbeddedStoresAfterCheck(dataDir: string): Stores {

@@ -43,6 +43,7 @@ const envSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a plain lower-case identifier')
     .optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  PATIENT_ID_HASH_KEY: z.string().min(32, 'at least 32 characters').optional(),
 });
 
 export interface ServiceConfig {
@@ -76,6 +77,8 @@ export interface ServiceConfig {
   databaseSchema?: string;
   /** Redis for the JWT replay cache (several replicas); unset = in memory. */
   redisUrl?: string;
+  /** Key of the ledger's patient HMAC; unset = generated once into DATA_DIR (not in production). */
+  patientIdHashKey?: string;
 }
 
 /** The package root: where package.json is, from src/ (tests) or dist/src/ (built). */
@@ -110,10 +113,12 @@ const fixes: Partial<Record<keyof z.infer<typeof envSchema>, string>> = {
   DATABASE_URL: 'set DATABASE_URL to postgres://user@host:5432/database, or unset it for the embedded store',
   DATABASE_SCHEMA: 'set DATABASE_SCHEMA to a schema name such as crs_sentinel',
   REDIS_URL: 'set REDIS_URL to redis://host:6379, or unset it for the in-memory replay cache',
+  PATIENT_ID_HASH_KEY:
+    'set PATIENT_ID_HASH_KEY to a random string of 32 characters or more (e.g. openssl rand -hex 32)',
 };
 
 /** Variables whose values are never echoed in a start-up message (keys, passwords in URLs). */
-const SECRET_VARIABLES = new Set(['LOG_HASH_KEY', 'DATABASE_URL', 'REDIS_URL']);
+const SECRET_VARIABLES = new Set(['LOG_HASH_KEY', 'DATABASE_URL', 'REDIS_URL', 'PATIENT_ID_HASH_KEY']);
 
 function describeEnvIssue(env: NodeJS.ProcessEnv, issue: z.core.$ZodIssue | undefined): string {
   const variable = String(issue?.path[0] ?? 'environment');
@@ -157,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   if (e.DATABASE_URL !== undefined) config.databaseUrl = e.DATABASE_URL;
   if (e.DATABASE_SCHEMA !== undefined) config.databaseSchema = e.DATABASE_SCHEMA;
   if (e.REDIS_URL !== undefined) config.redisUrl = e.REDIS_URL;
+  if (e.PATIENT_ID_HASH_KEY !== undefined) config.patientIdHashKey = e.PATIENT_ID_HASH_KEY;
   if (e.RULES_CONFIG !== undefined) config.rulesConfigPath = path.resolve(cwd, e.RULES_CONFIG);
   if (e.SITE_CODES !== undefined) config.siteCodesPath = path.resolve(cwd, e.SITE_CODES);
   return config;
@@ -200,6 +206,12 @@ function checkProductionRules(e: z.infer<typeof envSchema>): void {
   if (e.CDS_CLIENTS === undefined) {
     throw new ConfigError(
       'CDS_CLIENTS: required when NODE_ENV=production (the demo EHR key is for local use only): set it to the trusted EHRs, see docs/registration.md',
+    );
+  }
+  // Replicas and restarts must hash a patient the same way, or the card ledger forgets them.
+  if (e.PATIENT_ID_HASH_KEY === undefined) {
+    throw new ConfigError(
+      'PATIENT_ID_HASH_KEY: required when NODE_ENV=production (the card ledger keys patients by it; it must be the same on every replica and across restarts): set it to a random string of 32 characters or more',
     );
   }
 }

@@ -14,6 +14,7 @@ import type { CrsCardTemplates } from '../rules/crs-sentinel/card-templates.js';
 import type { DataSetName, PatientData } from '../rules/crs-sentinel/patient-data.js';
 import { renderCrsCards } from '../rules/crs-sentinel/render-crs-cards.js';
 import { ruleLookBackMs, type CrsRuleConfig } from '../rules/crs-sentinel/rule-config.js';
+import { governCards, type GovernanceDeps, type GovernedCards } from './govern-cards.js';
 import type { AuthenticatedCaller } from './request-authenticator.js';
 
 export interface PatientViewDeps {
@@ -27,6 +28,8 @@ export interface PatientViewDeps {
   cardTemplates: CrsCardTemplates;
   now: () => Date;
   newUuid: () => string;
+  /** The card ledger and policy (issue 11); without it every card is answered and nothing kept. */
+  governance?: GovernanceDeps;
 }
 
 export interface PatientViewOutcome {
@@ -39,7 +42,7 @@ export interface PatientViewOutcome {
     unused?: Record<string, number>;
     /** Data sets whose search was cut off at its page limit (reported even when no card is shown). */
     truncated?: DataSetName[];
-  };
+  } & Partial<GovernedCards['log']>;
 }
 
 export async function handlePatientView(
@@ -86,9 +89,11 @@ export async function handlePatientView(
     rules: deps.rules,
     ...(request.context.encounterId === undefined ? {} : { encounterId: request.context.encounterId }),
   });
-  const response: CdsServiceResponse = {
-    cards: renderCrsCards(assessment, deps.cardTemplates, deps.newUuid),
-  };
+  const rendered = renderCrsCards(assessment, deps.cardTemplates, deps.newUuid);
+  const governed = deps.governance
+    ? await governCards({ request, caller, assessment, cards: rendered, now }, deps.governance)
+    : undefined;
+  const response: CdsServiceResponse = { cards: governed?.cards ?? rendered };
   return {
     response,
     log: {
@@ -99,6 +104,7 @@ export async function handlePatientView(
       outcome: assessment.outcome.kind,
       ...(unused === undefined ? {} : { unused }),
       ...(gathered.data.truncated.length === 0 ? {} : { truncated: [...gathered.data.truncated] }),
+      ...governed?.log,
     },
   };
 }
