@@ -15,7 +15,7 @@ import { oneLine } from './config/startup.js';
 import { createFileFeedbackStore } from './feedback/feedback-store.js';
 import { BatchSupportMemory } from './fhir/fhir-client.js';
 import type { AppDeps } from './http/app.js';
-import { defaultTrendViewDir } from './http/trend-view-app.js';
+import { defaultTrendViewDir, trendViewLaunchUrl } from './http/trend-view-app.js';
 import { createPatientIdHasher, type Logger } from './logging/logger.js';
 import { resolveRuleConfig, type CrsRuleConfig } from './rules/crs-sentinel/rule-config.js';
 import type { RequestAuthenticator } from './service/request-authenticator.js';
@@ -50,6 +50,7 @@ export function composeDependencies(
       cardTemplates: loadCardTemplates(config.cardsDir),
       now: () => new Date(),
       newUuid: randomUUID,
+      trendViewLaunchUrl: trendViewLaunchUrl(config.publicBaseUrl),
     },
     hashPatientId: createPatientIdHasher(config.logHashKey),
     isAcceptingWork,

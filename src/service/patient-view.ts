@@ -26,6 +26,8 @@ export interface PatientViewDeps {
   cardTemplates: CrsCardTemplates;
   now: () => Date;
   newUuid: () => string;
+  /** The CRS trend view's SMART launch URL, linked from the cards (absent: no link). */
+  trendViewLaunchUrl?: string;
 }
 
 export interface PatientViewOutcome {
@@ -80,7 +82,9 @@ export async function handlePatientView(
     ...(request.context.encounterId === undefined ? {} : { encounterId: request.context.encounterId }),
   });
   const response: CdsServiceResponse = {
-    cards: renderCrsCards(assessment, deps.cardTemplates, deps.newUuid),
+    cards: renderCrsCards(assessment, deps.cardTemplates, deps.newUuid, {
+      ...(deps.trendViewLaunchUrl !== undefined && { trendViewLaunchUrl: deps.trendViewLaunchUrl }),
+    }),
   };
   return {
     response,
