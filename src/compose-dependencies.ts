@@ -16,7 +16,7 @@ import { oneLine } from './config/startup.js';
 import { BatchSupportMemory } from './fhir/fhir-client.js';
 import type { AppDeps } from './http/app.js';
 import { createPatientKeyHasher, loadOrCreatePatientKey } from './governance/patient-key.js';
-import { defaultTrendViewDir } from './http/trend-view-app.js';
+import { defaultTrendViewDir, trendViewLaunchUrl } from './http/trend-view-app.js';
 import { createPatientIdHasher, type Logger } from './logging/logger.js';
 import { resolveRuleConfig, type CrsRuleConfig } from './rules/crs-sentinel/rule-config.js';
 import type { RequestAuthenticator } from './service/request-authenticator.js';
@@ -65,6 +65,7 @@ export function composeDependencies(
           );
         },
       },
+      trendViewLaunchUrl: trendViewLaunchUrl(config.publicBaseUrl),
     },
     hashPatientId: createPatientIdHasher(config.logHashKey),
     isAcceptingWork,

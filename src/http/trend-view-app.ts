@@ -24,6 +24,12 @@ export function trendViewLaunchUrl(publicBaseUrl: string): string {
   return `${publicBaseUrl}${TREND_VIEW_PATH}/${TREND_VIEW_LAUNCH_FILE}`;
 }
 
+/** A standalone launch against an open FHIR server (no authorization), e.g. the embedded sandbox. */
+export function standaloneLaunchUrl(publicBaseUrl: string, fhirBaseUrl: string, patientId: string): string {
+  const query = new URLSearchParams({ fhirServiceUrl: fhirBaseUrl, patient: patientId });
+  return `${trendViewLaunchUrl(publicBaseUrl)}?${query.toString()}`;
+}
+
 export function trendViewRouter(dir: string): Router {
   const router = express.Router();
   router.use(

@@ -30,6 +30,8 @@ export interface PatientViewDeps {
   newUuid: () => string;
   /** The card ledger and policy (issue 11); without it every card is answered and nothing kept. */
   governance?: GovernanceDeps;
+  /** The CRS trend view's SMART launch URL, linked from the cards (absent: no link). */
+  trendViewLaunchUrl?: string;
 }
 
 export interface PatientViewOutcome {
@@ -89,7 +91,9 @@ export async function handlePatientView(
     rules: deps.rules,
     ...(request.context.encounterId === undefined ? {} : { encounterId: request.context.encounterId }),
   });
-  const rendered = renderCrsCards(assessment, deps.cardTemplates, deps.newUuid);
+  const rendered = renderCrsCards(assessment, deps.cardTemplates, deps.newUuid, {
+    ...(deps.trendViewLaunchUrl !== undefined && { trendViewLaunchUrl: deps.trendViewLaunchUrl }),
+  });
   const governed = deps.governance
     ? await governCards({ request, caller, assessment, cards: rendered, now }, deps.governance)
     : undefined;

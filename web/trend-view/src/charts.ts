@@ -106,6 +106,8 @@ export function renderCharts(
       chart.plot.setData(alignedData(spec, window), false);
       chart.plot.setScale('x', { min: window.fromMs, max: window.toMs });
       describe(chart.figure, spec);
+      const last = hours.at(-1);
+      if (last) chart.figure.dataset.lastState = last.state;
     },
     resize() {
       for (const { plot, figure } of charts) plot.setSize({ width: widthOf(figure), height: plot.height });

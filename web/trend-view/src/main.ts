@@ -41,9 +41,14 @@ async function main(): Promise<void> {
   const now = new Date();
   const nowMs = now.getTime();
   const indexMs = appContext?.indexTime === undefined ? undefined : Date.parse(appContext.indexTime);
-  const sinceMs = Math.min(
-    nowMs - VIEW.loadLookBackDays * 24 * HOUR_MS,
-    indexMs === undefined ? Number.POSITIVE_INFINITY : indexMs - VIEW.beforeIndexHours * HOUR_MS,
+  // The rules' look-back, or from shortly before the card's index dose, but never past the
+  // longest window (a stale or wrong appContext must not read years of data).
+  const sinceMs = Math.max(
+    nowMs - VIEW.maxWindowDays * 24 * HOUR_MS,
+    Math.min(
+      nowMs - VIEW.loadLookBackDays * 24 * HOUR_MS,
+      indexMs === undefined ? Number.POSITIVE_INFINITY : indexMs - VIEW.beforeIndexHours * HOUR_MS,
+    ),
   );
   status.textContent = 'Reading the chart…';
   performance.mark('crs-trend:loading');

@@ -129,9 +129,10 @@ export function buildTrendModel(
   return {
     nowMs,
     index,
-    defaultFromMs: index
-      ? index.ms - VIEW.beforeIndexHours * HOUR_MS
-      : nowMs - VIEW.defaultLookBackDays * 24 * HOUR_MS,
+    defaultFromMs: Math.max(
+      nowMs - VIEW.maxWindowDays * 24 * HOUR_MS,
+      index ? index.ms - VIEW.beforeIndexHours * HOUR_MS : nowMs - VIEW.defaultLookBackDays * 24 * HOUR_MS,
+    ),
     series: seriesOf(normalized.readings),
     devices: normalized.devices.map((d) => ({
       ms: timeMs(d.time),

@@ -4,6 +4,8 @@ export const VIEW = {
   beforeIndexHours: 12,
   /** With no index dose (none found, none passed): the last N days. */
   defaultLookBackDays: 30,
+  /** The longest window shown: an index time further back (a stale appContext) is cut here. */
+  maxWindowDays: 60,
   /** Data is read this far back (the rules' own look-back is 31 days: ruleLookBackMs). */
   loadLookBackDays: 31,
   /** A line is broken, never drawn across, where two readings are further apart than this. */
