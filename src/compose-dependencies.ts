@@ -1,6 +1,6 @@
 /**
  * The composition root: turns validated configuration into the app's dependencies, reading every
- * file once at start (rule overrides, site codes, card templates, trusted clients) and checking
+ * file once at start (rule overrides, site codes, code lists, card templates, trusted clients) and checking
  * DATA_DIR is writable, so a bad one stops the service with a one-line message naming the variable
  * (a ConfigError, printed by config/startup.ts), before it takes any call.
  */
@@ -19,6 +19,7 @@ import { createPatientKeyHasher, loadOrCreatePatientKey } from './governance/pat
 import { defaultTrendViewDir, trendViewLaunchUrl } from './http/trend-view-app.js';
 import { createPatientIdHasher, type Logger } from './logging/logger.js';
 import { resolveRuleConfig, type CrsRuleConfig } from './rules/crs-sentinel/rule-config.js';
+import { loadCodeIndex } from './config/value-sets.js';
 import type { RequestAuthenticator } from './service/request-authenticator.js';
 import type { Stores } from './storage/governance-store.js';
 import { openEmbeddedStores } from './storage/open-stores.js';
@@ -38,6 +39,7 @@ export function composeDependencies(
   stores: Stores = openEmbeddedStoresAfterCheck(config.dataDir),
 ): AppDeps {
   checkDataDir(config.dataDir);
+  const codes = loadCodeIndex(config.siteValueSetsPath);
   return {
     logger,
     publicBaseUrl: config.publicBaseUrl,
@@ -50,7 +52,7 @@ export function composeDependencies(
       fhirMaxPages: config.fhirMaxPages,
       fhirMaxResponseBytes: config.fhirMaxResponseBytes,
       fhirBatchSupport: new BatchSupportMemory(),
-      rules: ruleConfig(config),
+      rules: { ...ruleConfig(config), codes },
       cardTemplates: loadCardTemplates(config.cardsDir),
       now: () => new Date(),
       newUuid: randomUUID,
