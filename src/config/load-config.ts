@@ -44,6 +44,7 @@ const envSchema = z.object({
     .optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   PATIENT_ID_HASH_KEY: z.string().min(32, 'at least 32 characters').optional(),
+  GOVERNANCE_CONFIG: z.string().min(1).optional(),
 });
 
 export interface ServiceConfig {
@@ -79,6 +80,8 @@ export interface ServiceConfig {
   redisUrl?: string;
   /** Key of the ledger's patient HMAC; unset = generated once into DATA_DIR (not in production). */
   patientIdHashKey?: string;
+  /** JSON file overriding the governance policy's quiet periods (docs/governance.md). */
+  governanceConfigPath?: string;
 }
 
 /** The package root: where package.json is, from src/ (tests) or dist/src/ (built). */
@@ -163,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   if (e.DATABASE_SCHEMA !== undefined) config.databaseSchema = e.DATABASE_SCHEMA;
   if (e.REDIS_URL !== undefined) config.redisUrl = e.REDIS_URL;
   if (e.PATIENT_ID_HASH_KEY !== undefined) config.patientIdHashKey = e.PATIENT_ID_HASH_KEY;
+  if (e.GOVERNANCE_CONFIG !== undefined) config.governanceConfigPath = path.resolve(cwd, e.GOVERNANCE_CONFIG);
   if (e.RULES_CONFIG !== undefined) config.rulesConfigPath = path.resolve(cwd, e.RULES_CONFIG);
   if (e.SITE_CODES !== undefined) config.siteCodesPath = path.resolve(cwd, e.SITE_CODES);
   return config;
