@@ -60,6 +60,7 @@ export function composeDependencies(
         patientKey: createPatientKeyHasher(patientIdHashKey(config)),
         policy: policyConfig(config),
         whatChanged: loadWhatChangedTemplate(config.cardsDir),
+        silent: config.silentMode === true,
         onStoreError: (operation, error) => {
           logger.error(
             { operation, err: errorFacts(error) },

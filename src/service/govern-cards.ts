@@ -23,6 +23,8 @@ export interface GovernanceDeps {
   readonly patientKey: PatientKeyHasher;
   readonly policy: PolicyConfig;
   readonly whatChanged: WhatChangedTemplate;
+  /** Silent mode for every caller (SILENT_MODE): assess and record as silent, answer no cards. */
+  readonly silent?: boolean;
   /** A ledger read or write failed (the hook is still answered). */
   readonly onStoreError?: (operation: 'read' | 'write', error: unknown) => void;
 }
@@ -53,6 +55,7 @@ export async function governCards(input: GovernInput, deps: GovernanceDeps): Pro
   if (input.cards.length === 0)
     return { cards: [], log: { dispositions: [], policy: [], ledger: 'nothing-to-record' } };
   const patientKey = deps.patientKey(input.caller.iss, input.request.context.patientId);
+  if (deps.silent === true || input.caller.silent === true) return silently(input, deps, patientKey);
   const since = new Date(input.now.getTime() - hoursToMs(deps.policy.historyHours));
   let history: LedgerEntry[] | undefined;
   try {
@@ -91,6 +94,22 @@ export async function governCards(input: GovernInput, deps: GovernanceDeps): Pro
       ledger: history === undefined ? 'history-unavailable' : ledger,
     },
   };
+}
+
+/**
+ * Silent mode (a site validating before go-live): every would-be card is recorded as `silent`
+ * and none is answered; the policy is not consulted, as no clinician saw anything to answer.
+ */
+async function silently(
+  input: GovernInput,
+  deps: GovernanceDeps,
+  patientKey: string,
+): Promise<GovernedCards> {
+  const decisions = input.cards.map((card) =>
+    decisionFor(input, deps.serviceId, patientKey, card, cardFacts(input.assessment, card), 'silent'),
+  );
+  const ledger = await recordDecisions(decisions, deps);
+  return { cards: [], log: { dispositions: decisions.map((d) => d.disposition), policy: [], ledger } };
 }
 
 /** An escalated card says what changed, first in its detail, and as data in an extension. */
