@@ -9,6 +9,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Bundle, BundleEntry, FhirResource, Observation } from 'fhir/r4';
@@ -222,6 +223,11 @@ async function main(): Promise<void> {
     `  grade band complete (assessCrs at each of ~${String(DAYS * 24)} hours, in slices):   ${median(rows.map((r) => r.band)).toFixed(0)} ms`,
     `  bundle, every file in dist/web/trend-view (${String(size.files)} files): ${(size.raw / 1024).toFixed(1)} KB, gzipped ${(size.gzip / 1024).toFixed(1)} KB   (goal < ${String(GOALS.bundleGzipBytes / 1024)} KB: ${size.gzip < GOALS.bundleGzipBytes ? 'met' : 'NOT met'})`,
   ];
+  lines.push(
+    `  machine: ${String(cpus().length)} cores, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (other work on the machine slows every figure)`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
