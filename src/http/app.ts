@@ -5,9 +5,10 @@
 import cors from 'cors';
 import express, { type RequestHandler } from 'express';
 import {
-  CRS_SENTINEL_SERVICE,
   CRS_SENTINEL_SERVICE_ID,
+  crsSentinelService,
   PATIENT_VIEW_HOOK,
+  prefetchKeysFor,
 } from '../cds-hooks/crs-sentinel-service.js';
 import { parseFeedbackRequest } from '../cds-hooks/feedback-request.js';
 import { hookInstanceOf, parseHookRequest } from '../cds-hooks/hook-request.js';
@@ -88,11 +89,13 @@ export function createApp(deps: AppDeps) {
 
   const json = jsonBody(bodyLimitBytes);
   const authenticate = authentication(deps);
+  // The site's own codes (SITE_CODES) are in the templates the EHR is asked to prefetch.
+  const discovery = { services: [crsSentinelService(prefetchKeysFor(deps.patientView.rules.siteCodes))] };
 
   app
     .route('/cds-services')
     .get(authenticate, (_req, res) => {
-      res.json({ services: [CRS_SENTINEL_SERVICE] });
+      res.json(discovery);
     })
     .all(methodNotAllowed(GET));
 
