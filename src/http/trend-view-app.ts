@@ -54,3 +54,8 @@ export function trendViewRouter(dir: string): Router {
   });
   return router;
 }
+
+/** The trend view alone under /app/ (the web benchmark serves it without the CDS service). */
+export function trendViewOnlyApp(dir: string): express.Express {
+  return express().use(TREND_VIEW_PATH, trendViewRouter(dir));
+}
