@@ -18,11 +18,24 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # The built-in code lists (FHIR ValueSets) are JSON modules of the core: emitted to dist/valuesets.
 COPY valuesets ./valuesets
+COPY web ./web
+# The CRS trend view (SMART app, served under /app/): bundled by Vite into dist/web/trend-view.
+RUN npx vite build --config web/trend-view/vite.config.ts --logLevel warn
 RUN npx tsc -p tsconfig.build.json \
   # The developer tools cannot run in the image: the FHIR sandbox needs Medplum (a dev
   # dependency), the fixture loader and EHR simulator need fixtures/ and scripts/, not shipped.
   && rm -rf dist/src/sandbox dist/src/fixture-loader dist/src/fixtures dist/src/ehr-simulator \
   && find dist -name '*.map' -delete
+
+# Production dependencies. Install scripts stay off for every package but better-sqlite3 (the
+# embedded store), whose native addon is fetched prebuilt or compiled here, away from the runtime.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm rebuild better-sqlite3 \
+  && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime
 # HOST 0.0.0.0: reachable through the container's published port. SHUTDOWN_GRACE_MS 8000: below
@@ -34,12 +47,13 @@ ENV NODE_ENV=production \
     SHUTDOWN_GRACE_MS=8000
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
+COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/web ./dist/web
 COPY --from=build /app/dist/valuesets ./dist/valuesets
 COPY cards ./cards
 COPY config ./config
-# DATA_DIR (feedback.jsonl) is a volume owned by `node` (uid 1000). A named volume takes this
+# DATA_DIR (the embedded ledger crs-sentinel.sqlite, unless DATABASE_URL is set) is a volume owned by `node` (uid 1000). A named volume takes this
 # ownership on first use; a bind-mounted host folder must be writable by uid 1000 itself, or the
 # service stops at start with one line naming DATA_DIR.
 RUN mkdir -p /var/lib/crs-sentinel && chown node:node /var/lib/crs-sentinel && chmod 0700 /var/lib/crs-sentinel

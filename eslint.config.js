@@ -3,8 +3,11 @@ import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
+/** Database clients: only src/storage/ imports them (the storage layer). */
+const DB_CLIENTS = ['better-sqlite3', 'pg', 'ioredis', 'redis'];
+
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'data/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'data/', 'test-artifacts/'] },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {
@@ -28,6 +31,10 @@ export default defineConfig(
           paths: [
             { name: 'fhir-kit-client', message: 'Only src/fhir/ may import fhir-kit-client.' },
             { name: 'express', message: 'Only src/http/ may import express.' },
+            ...DB_CLIENTS.map((name) => ({
+              name,
+              message: 'Only src/storage/ may import database clients.',
+            })),
           ],
         },
       ],
@@ -38,11 +45,33 @@ export default defineConfig(
     rules: { 'no-restricted-imports': 'off' },
   },
   {
+    files: ['src/storage/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'fhir-kit-client', message: 'Only src/fhir/ may import fhir-kit-client.' },
+            { name: 'express', message: 'Only src/http/ may import express.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/http/**'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'fhir-kit-client', message: 'Only src/fhir/ may import fhir-kit-client.' }] },
+        {
+          paths: [
+            { name: 'fhir-kit-client', message: 'Only src/fhir/ may import fhir-kit-client.' },
+            ...DB_CLIENTS.map((name) => ({
+              name,
+              message: 'Only src/storage/ may import database clients.',
+            })),
+          ],
+        },
       ],
     },
   },
@@ -73,6 +102,32 @@ export default defineConfig(
               message: 'The clinical core does no I/O.',
             },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // The governance policy is pure like the clinical core: ledger and `now` in, decision out.
+    files: [
+      'src/governance/policy.ts',
+      'src/governance/policy-config.ts',
+      'src/governance/card-facts.ts',
+      'src/governance/what-changed.ts',
+    ],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+          message: 'The policy takes `now` as input.',
+        },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'The policy takes `now` as input.',
+        },
+        {
+          selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
+          message: 'The policy is deterministic.',
         },
       ],
     },

@@ -6,23 +6,27 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { loadCardTemplates } from './cards/load-card-templates.js';
+import { loadCardTemplates, loadWhatChangedTemplate } from './cards/load-card-templates.js';
+import { CRS_SENTINEL_SERVICE_ID } from './cds-hooks/crs-sentinel-service.js';
 import type { ServiceConfig } from './config/load-config.js';
 import { checkDataDir } from './config/data-dir.js';
 import { describeJsonError, parseJsonText } from './config/json-text.js';
 import { ConfigError, isProduction } from './config/load-config.js';
 import { oneLine } from './config/startup.js';
-import { createFileFeedbackStore } from './feedback/feedback-store.js';
 import { BatchSupportMemory } from './fhir/fhir-client.js';
 import type { AppDeps } from './http/app.js';
+import { createPatientKeyHasher, loadOrCreatePatientKey } from './governance/patient-key.js';
+import { resolvePolicyConfig, type PolicyConfig } from './governance/policy-config.js';
+import { defaultTrendViewDir, trendViewLaunchUrl } from './http/trend-view-app.js';
 import { createPatientIdHasher, type Logger } from './logging/logger.js';
 import { resolveRuleConfig, type CrsRuleConfig } from './rules/crs-sentinel/rule-config.js';
 import { loadCodeIndex } from './config/value-sets.js';
 import type { RequestAuthenticator } from './service/request-authenticator.js';
+import type { Stores } from './storage/governance-store.js';
+import { openEmbeddedStores } from './storage/open-stores.js';
 import { AUTH_OFF_WARNING, createDevelopmentVerifier, parseAuthMode } from './trust/auth-mode.js';
 import { ensureDemoClient } from './trust/demo-client.js';
 import { createKeyResolver } from './trust/key-resolver.js';
-import { InMemoryReplayCache } from './trust/replay-cache.js';
 import { createTrustedRequestAuthenticator } from './trust/request-authenticator.js';
 import { parseTrustedClients, type TrustedClient } from './trust/trusted-clients.js';
 import { createClientJwtVerifier } from './trust/verify-client-jwt.js';
@@ -32,6 +36,8 @@ export function composeDependencies(
   env: NodeJS.ProcessEnv,
   logger: Logger,
   isAcceptingWork: () => boolean,
+  /** Opened by the caller (server.ts, asynchronously for PostgreSQL/Redis); default: embedded. */
+  stores: Stores = openEmbeddedStoresAfterCheck(config.dataDir),
 ): AppDeps {
   checkDataDir(config.dataDir);
   const codes = loadCodeIndex(config.siteValueSetsPath);
@@ -40,8 +46,8 @@ export function composeDependencies(
     publicBaseUrl: config.publicBaseUrl,
     bodyLimit: config.bodyLimit,
     corsOrigins: config.corsOrigins,
-    authenticator: createAuthenticator(config, env, logger),
-    feedbackStore: createFileFeedbackStore(config.dataDir),
+    authenticator: createAuthenticator(config, env, logger, stores),
+    feedbackStore: stores.governance,
     patientView: {
       fhirTimeoutMs: config.fhirTimeoutMs,
       fhirMaxPages: config.fhirMaxPages,
@@ -51,9 +57,25 @@ export function composeDependencies(
       cardTemplates: loadCardTemplates(config.cardsDir),
       now: () => new Date(),
       newUuid: randomUUID,
+      governance: {
+        serviceId: CRS_SENTINEL_SERVICE_ID,
+        ledger: stores.governance,
+        patientKey: createPatientKeyHasher(patientIdHashKey(config)),
+        policy: policyConfig(config),
+        whatChanged: loadWhatChangedTemplate(config.cardsDir),
+        silent: config.silentMode === true,
+        onStoreError: (operation, error) => {
+          logger.error(
+            { operation, err: errorFacts(error) },
+            'card ledger unavailable: card answered without it',
+          );
+        },
+      },
+      trendViewLaunchUrl: trendViewLaunchUrl(config.publicBaseUrl),
     },
     hashPatientId: createPatientIdHasher(config.logHashKey),
     isAcceptingWork,
+    trendViewDir: defaultTrendViewDir(),
   };
 }
 
@@ -61,6 +83,7 @@ function createAuthenticator(
   config: ServiceConfig,
   env: NodeJS.ProcessEnv,
   logger: Logger,
+  stores: Stores,
 ): RequestAuthenticator {
   if (parseAuthMode(env) === 'off') {
     logger.warn(AUTH_OFF_WARNING);
@@ -68,12 +91,51 @@ function createAuthenticator(
   }
   const verifier = createClientJwtVerifier({
     clients: trustedClients(config, env, logger),
-    replayCache: new InMemoryReplayCache(),
+    replayCache: stores.replayCache,
     clockSkewSeconds: config.jwtClockSkewSeconds,
     maxLifetimeSeconds: config.jwtMaxLifetimeSeconds,
     keyResolver: createKeyResolver({ onJwksProblem: (problem) => logger.warn(problem, 'JWK Set problem') }),
   });
   return createTrustedRequestAuthenticator(verifier);
+}
+
+/** The governance policy: defaults, with GOVERNANCE_CONFIG's overrides (docs/governance.md). */
+function policyConfig(config: ServiceConfig): PolicyConfig {
+  const overrides = readOptionalJson(config.governanceConfigPath, 'GOVERNANCE_CONFIG');
+  try {
+    return resolvePolicyConfig(overrides);
+  } catch (error) {
+    throw new ConfigError(
+      `GOVERNANCE_CONFIG: ${JSON.stringify(config.governanceConfigPath)}: ${oneLine(error instanceof Error ? error.message : String(error))}`,
+    );
+  }
+}
+
+/** PATIENT_ID_HASH_KEY, or (outside production, checked by loadConfig) a key kept in DATA_DIR. */
+function patientIdHashKey(config: ServiceConfig): string {
+  if (config.patientIdHashKey !== undefined) return config.patientIdHashKey;
+  try {
+    return loadOrCreatePatientKey(config.dataDir);
+  } catch (error) {
+    throw new ConfigError(
+      `DATA_DIR: the patient-id hash key cannot be used: ${oneLine(error instanceof Error ? error.message : String(error))}`,
+    );
+  }
+}
+
+/** An error's name and code for a log line: messages of database clients may quote values. */
+function errorFacts(error: unknown): { name: string; code?: string } {
+  const name = error instanceof Error ? error.name : typeof error;
+  const code =
+    typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
+      ? error.code
+      : undefined;
+  return code === undefined ? { name } : { name, code };
+}
+
+function openEmbeddedStoresAfterCheck(dataDir: string): Stores {
+  checkDataDir(dataDir);
+  return openEmbeddedStores(dataDir);
 }
 
 /** CDS_CLIENTS when set; otherwise only the local demo EHR, whose key is generated in DATA_DIR. */

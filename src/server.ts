@@ -17,7 +17,11 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig, type ServiceConfig } from './config/load-config.js';
 import { listenOn, runMain } from './config/startup.js';
 import { composeDependencies } from './compose-dependencies.js';
+import { checkDataDir } from './config/data-dir.js';
 import { createApp } from './http/app.js';
+import type { Stores } from './storage/governance-store.js';
+import { importFeedbackFile } from './storage/import-feedback-file.js';
+import { openStores } from './storage/open-stores.js';
 import { createLogger, type Logger } from './logging/logger.js';
 
 export interface RunningService {
@@ -45,7 +49,16 @@ export async function startService(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningService> {
   let accepting = true;
-  const app = createApp(composeDependencies(config, env, logger, () => accepting));
+  checkDataDir(config.dataDir);
+  const stores = await openStores(config);
+  let app: ReturnType<typeof createApp>;
+  try {
+    await importLegacyFeedback(config.dataDir, stores, logger);
+    app = createApp(composeDependencies(config, env, logger, () => accepting, stores));
+  } catch (error) {
+    await stores.close();
+    throw error;
+  }
   const inFlight = new Set<ServerResponse>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (!accepting) {
@@ -59,7 +72,12 @@ export async function startService(
   // Headers and requests bounded so a slow or idle client cannot hold the process open.
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;
-  await listenOn(server, config.port, config.host, { port: 'PORT', host: 'HOST' });
+  await listenOn(server, config.port, config.host, { port: 'PORT', host: 'HOST' }).catch(
+    async (error: unknown) => {
+      await stores.close();
+      throw error;
+    },
+  );
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -80,11 +98,26 @@ export async function startService(
         server.close(() => {
           clearTimeout(force);
           clearInterval(sweep);
-          resolve();
+          void stores.close().finally(resolve);
         });
         server.closeIdleConnections();
       })),
   };
+}
+
+/** feedback.jsonl from before the ledger, imported once (idempotent; the file is left in place). */
+async function importLegacyFeedback(dataDir: string, stores: Stores, logger: Logger): Promise<void> {
+  const result = await importFeedbackFile(dataDir, stores.governance);
+  if (result.lines === 0) return;
+  logger.info(
+    result,
+    'feedback.jsonl imported into the feedback store (records already imported are skipped)',
+  );
+  if (result.unreadable > 0)
+    logger.warn(
+      { unreadable: result.unreadable },
+      'feedback.jsonl: lines that are not feedback records were left in the file',
+    );
 }
 
 /** Everything `npm start` does before it waits for signals: config, dependencies, listen. */

@@ -268,5 +268,8 @@ export const CRS_SENTINEL_SERVICE: CdsServiceDefinition = {
   prefetch: Object.fromEntries(PREFETCH_KEY_NAMES.map((k) => [k, PREFETCH_KEYS[k].template])),
   usageRequirements:
     'Needs read access to Patient, Observation, MedicationAdministration, Medication, Condition, ' +
-    'Procedure and Encounter for the patient in context.',
+    'Procedure and Encounter for the patient in context. Cards link to the CRS trend view, a SMART ' +
+    'app served by this service: register its launch URL <service>/app/launch.html, redirect URL ' +
+    '<service>/app/index.html, client id crs-sentinel-trend-view and read-only patient scopes ' +
+    '(docs/registration.md).',
 };

@@ -38,6 +38,15 @@ const envSchema = z.object({
   JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
   DEMO_FHIR_SERVER: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080/fhir'),
   LOG_HASH_KEY: z.string().min(16, 'at least 16 characters').optional(),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a plain lower-case identifier')
+    .optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  PATIENT_ID_HASH_KEY: z.string().min(32, 'at least 32 characters').optional(),
+  GOVERNANCE_CONFIG: z.string().min(1).optional(),
+  SILENT_MODE: z.enum(['true', 'false']).default('false'),
 });
 
 export interface ServiceConfig {
@@ -68,6 +77,17 @@ export interface ServiceConfig {
   /** The FHIR server the embedded demo EHR may send the service to (the embedded sandbox). */
   demoFhirServer: string;
   logHashKey?: string;
+  /** PostgreSQL for the card ledger and feedback (several replicas); unset = SQLite in DATA_DIR. */
+  databaseUrl?: string;
+  databaseSchema?: string;
+  /** Redis for the JWT replay cache (several replicas); unset = in memory. */
+  redisUrl?: string;
+  /** Key of the ledger's patient HMAC; unset = generated once into DATA_DIR (not in production). */
+  patientIdHashKey?: string;
+  /** JSON file overriding the governance policy's quiet periods (docs/governance.md). */
+  governanceConfigPath?: string;
+  /** Silent mode for every EHR: cards are assessed and recorded as silent, `{"cards": []}` answered. */
+  silentMode?: true;
 }
 
 /** The package root: where package.json is, from src/ (tests) or dist/src/ (built). */
@@ -99,14 +119,22 @@ const fixes: Partial<Record<keyof z.infer<typeof envSchema>, string>> = {
   JWT_MAX_LIFETIME_SECONDS: 'set JWT_MAX_LIFETIME_SECONDS to 60-86400',
   DEMO_FHIR_SERVER: 'set DEMO_FHIR_SERVER to an http(s) FHIR base URL',
   LOG_HASH_KEY: 'set LOG_HASH_KEY to a random string of 16 characters or more',
+  DATABASE_URL: 'set DATABASE_URL to postgres://user@host:5432/database, or unset it for the embedded store',
+  DATABASE_SCHEMA: 'set DATABASE_SCHEMA to a schema name such as crs_sentinel',
+  REDIS_URL: 'set REDIS_URL to redis://host:6379, or unset it for the in-memory replay cache',
+  PATIENT_ID_HASH_KEY:
+    'set PATIENT_ID_HASH_KEY to a random string of 32 characters or more (e.g. openssl rand -hex 32)',
 };
+
+/** Variables whose values are never echoed in a start-up message (keys, passwords in URLs). */
+const SECRET_VARIABLES = new Set(['LOG_HASH_KEY', 'DATABASE_URL', 'REDIS_URL', 'PATIENT_ID_HASH_KEY']);
 
 function describeEnvIssue(env: NodeJS.ProcessEnv, issue: z.core.$ZodIssue | undefined): string {
   const variable = String(issue?.path[0] ?? 'environment');
   const raw = env[variable];
   // Secrets are not echoed (LOG_HASH_KEY); other values are quoted, shortened, so a typo is visible.
   const got =
-    raw === undefined || variable === 'LOG_HASH_KEY' ? '' : ` (got ${JSON.stringify(raw.slice(0, 60))})`;
+    raw === undefined || SECRET_VARIABLES.has(variable) ? '' : ` (got ${JSON.stringify(raw.slice(0, 60))})`;
   const fix = fixes[variable as keyof typeof fixes];
   return `${variable}: ${issue?.message ?? 'invalid'}${got}${fix === undefined ? '' : `: ${fix}`}`;
 }
@@ -140,6 +168,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   };
   if (e.CDS_CLIENTS !== undefined) config.cdsClients = e.CDS_CLIENTS;
   if (e.LOG_HASH_KEY !== undefined) config.logHashKey = e.LOG_HASH_KEY;
+  if (e.DATABASE_URL !== undefined) config.databaseUrl = e.DATABASE_URL;
+  if (e.DATABASE_SCHEMA !== undefined) config.databaseSchema = e.DATABASE_SCHEMA;
+  if (e.REDIS_URL !== undefined) config.redisUrl = e.REDIS_URL;
+  if (e.PATIENT_ID_HASH_KEY !== undefined) config.patientIdHashKey = e.PATIENT_ID_HASH_KEY;
+  if (e.SILENT_MODE === 'true') config.silentMode = true;
+  if (e.GOVERNANCE_CONFIG !== undefined) config.governanceConfigPath = path.resolve(cwd, e.GOVERNANCE_CONFIG);
   if (e.RULES_CONFIG !== undefined) config.rulesConfigPath = path.resolve(cwd, e.RULES_CONFIG);
   if (e.SITE_CODES !== undefined) config.siteCodesPath = path.resolve(cwd, e.SITE_CODES);
   if (e.SITE_VALUESETS !== undefined) config.siteValueSetsPath = path.resolve(cwd, e.SITE_VALUESETS);
@@ -184,6 +218,12 @@ function checkProductionRules(e: z.infer<typeof envSchema>): void {
   if (e.CDS_CLIENTS === undefined) {
     throw new ConfigError(
       'CDS_CLIENTS: required when NODE_ENV=production (the demo EHR key is for local use only): set it to the trusted EHRs, see docs/registration.md',
+    );
+  }
+  // Replicas and restarts must hash a patient the same way, or the card ledger forgets them.
+  if (e.PATIENT_ID_HASH_KEY === undefined) {
+    throw new ConfigError(
+      'PATIENT_ID_HASH_KEY: required when NODE_ENV=production (the card ledger keys patients by it; it must be the same on every replica and across restarts): set it to a random string of 32 characters or more',
     );
   }
 }

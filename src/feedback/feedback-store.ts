@@ -15,6 +15,8 @@ export interface FeedbackRecord {
   hadUserComment?: true;
   outcomeTimestamp: string;
   receivedAt: string;
+  /** Set when read back from the ledger: the card uuid was not in the ledger when this arrived. */
+  unknownCard?: true;
 }
 
 export interface FeedbackStore {

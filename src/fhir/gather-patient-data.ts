@@ -225,8 +225,13 @@ async function pageOn(
   }
 }
 
+/**
+ * Every resource on the page is older than the horizon, so later pages (newest first) are too.
+ * An empty page says nothing about what follows it (servers that filter a page after paging send
+ * one with a `next` link): it is paged on, or reported as truncated, never read as the end.
+ */
 function olderThan(resources: unknown[], horizon: Date): boolean {
-  if (resources.length === 0) return true;
+  if (resources.length === 0) return false;
   return resources.every((r) => {
     const time = clinicalTime(r);
     const ms = time === undefined ? Number.NaN : Date.parse(time);

@@ -21,6 +21,7 @@ import type { AuthenticatedCaller, RequestAuthenticator } from '../service/reque
 import { createErrorHandler, malformedPath } from './error-handler.js';
 import { addLogFacts, requestLogging } from './request-logging.js';
 import { jsonBody, parseByteLimit } from './request-body.js';
+import { TREND_VIEW_PATH, trendViewRouter } from './trend-view-app.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -34,6 +35,8 @@ export interface AppDeps {
   hashPatientId: (patientId: string) => string;
   /** Readiness beyond the store: false while shutting down. */
   isAcceptingWork?: () => boolean;
+  /** The built CRS trend view (SMART app), served under /app/ when set. */
+  trendViewDir?: string;
 }
 
 export function createApp(deps: AppDeps) {
@@ -81,6 +84,8 @@ export function createApp(deps: AppDeps) {
       });
     })
     .all(methodNotAllowed(GET));
+
+  if (deps.trendViewDir !== undefined) app.use(TREND_VIEW_PATH, trendViewRouter(deps.trendViewDir));
 
   const json = jsonBody(bodyLimitBytes);
   const authenticate = authentication(deps);

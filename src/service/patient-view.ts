@@ -14,6 +14,7 @@ import type { CrsCardTemplates } from '../rules/crs-sentinel/card-templates.js';
 import type { DataSetName, PatientData } from '../rules/crs-sentinel/patient-data.js';
 import { renderCrsCards } from '../rules/crs-sentinel/render-crs-cards.js';
 import { ruleLookBackMs, type CrsRuleConfig } from '../rules/crs-sentinel/rule-config.js';
+import { governCards, type GovernanceDeps, type GovernedCards } from './govern-cards.js';
 import type { AuthenticatedCaller } from './request-authenticator.js';
 
 export interface PatientViewDeps {
@@ -27,6 +28,10 @@ export interface PatientViewDeps {
   cardTemplates: CrsCardTemplates;
   now: () => Date;
   newUuid: () => string;
+  /** The card ledger and policy (issue 11); without it every card is answered and nothing kept. */
+  governance?: GovernanceDeps;
+  /** The CRS trend view's SMART launch URL, linked from the cards (absent: no link). */
+  trendViewLaunchUrl?: string;
 }
 
 export interface PatientViewOutcome {
@@ -39,7 +44,7 @@ export interface PatientViewOutcome {
     unused?: Record<string, number>;
     /** Data sets whose search was cut off at its page limit (reported even when no card is shown). */
     truncated?: DataSetName[];
-  };
+  } & Partial<GovernedCards['log']>;
 }
 
 export async function handlePatientView(
@@ -71,8 +76,13 @@ export async function handlePatientView(
   const unused = unusedCounts(gathered.data);
   if (unused !== undefined && !hasUsableData(gathered.data)) {
     const total = Object.values(unused).reduce((sum, n) => sum + n, 0);
+    // The log line says which kinds were not used and why (counts only, no ids).
+    const kinds = Object.entries(unused)
+      .map(([kind, n]) => `${kind}=${n}`)
+      .join(', ');
     throw preconditionFailed(
       `no usable FHIR data for the patient in context: ${total} resource${total === 1 ? '' : 's'} not used`,
+      `no usable data; not used: ${kinds}`,
     );
   }
   const assessment = assessCrs({
@@ -81,9 +91,13 @@ export async function handlePatientView(
     rules: deps.rules,
     ...(request.context.encounterId === undefined ? {} : { encounterId: request.context.encounterId }),
   });
-  const response: CdsServiceResponse = {
-    cards: renderCrsCards(assessment, deps.cardTemplates, deps.newUuid),
-  };
+  const rendered = renderCrsCards(assessment, deps.cardTemplates, deps.newUuid, {
+    ...(deps.trendViewLaunchUrl !== undefined && { trendViewLaunchUrl: deps.trendViewLaunchUrl }),
+  });
+  const governed = deps.governance
+    ? await governCards({ request, caller, assessment, cards: rendered, now }, deps.governance)
+    : undefined;
+  const response: CdsServiceResponse = { cards: governed?.cards ?? rendered };
   return {
     response,
     log: {
@@ -94,6 +108,7 @@ export async function handlePatientView(
       outcome: assessment.outcome.kind,
       ...(unused === undefined ? {} : { unused }),
       ...(gathered.data.truncated.length === 0 ? {} : { truncated: [...gathered.data.truncated] }),
+      ...governed?.log,
     },
   };
 }

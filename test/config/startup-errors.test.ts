@@ -74,7 +74,11 @@ function expectOneLine(
   for (const part of parts) expect(result.stderr).toMatch(part);
 }
 
-const production = { NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://cds.example.org' };
+const production = {
+  NODE_ENV: 'production',
+  PUBLIC_BASE_URL: 'https://cds.example.org',
+  PATIENT_ID_HASH_KEY: 'k'.repeat(32),
+};
 
 describe('npm start: one line per start-up error', () => {
   it('starts with a valid configuration (the baseline the cases below break)', async () => {

@@ -142,7 +142,8 @@ function presentSepsisDiagnoses(input: SepsisInput): SepsisDiagnosis[] {
   return result;
 }
 
-function sepsisCoding(
+/** The sepsis or septic-shock coding of a Condition (SEPSIS_DIAGNOSIS_CODES), if any. */
+export function sepsisCoding(
   condition: Condition,
   siteCodes: SiteCodes,
   codes: CodeIndex,
