@@ -142,7 +142,7 @@ function presentSepsisDiagnoses(input: SepsisInput): SepsisDiagnosis[] {
   return result;
 }
 
-/** The sepsis or septic-shock coding of a Condition (SEPSIS_DIAGNOSIS_CODES), if any. */
+/** The sepsis or septic-shock coding of a Condition (the `sepsis-diagnoses` list), if any. */
 export function sepsisCoding(
   condition: Condition,
   siteCodes: SiteCodes,
