@@ -1,12 +1,12 @@
 /**
  * The composition root: turns validated configuration into the app's dependencies, reading every
- * file once at start (rule overrides, site codes, card templates, trusted clients) and checking
+ * file once at start (rule overrides, site codes, code lists, card templates, trusted clients) and checking
  * DATA_DIR is writable, so a bad one stops the service with a one-line message naming the variable
  * (a ConfigError, printed by config/startup.ts), before it takes any call.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { loadCardTemplates } from './cards/load-card-templates.js';
+import { loadCardTemplates, loadWhatChangedTemplate } from './cards/load-card-templates.js';
 import { CRS_SENTINEL_SERVICE_ID } from './cds-hooks/crs-sentinel-service.js';
 import type { ServiceConfig } from './config/load-config.js';
 import { checkDataDir } from './config/data-dir.js';
@@ -16,9 +16,11 @@ import { oneLine } from './config/startup.js';
 import { BatchSupportMemory } from './fhir/fhir-client.js';
 import type { AppDeps } from './http/app.js';
 import { createPatientKeyHasher, loadOrCreatePatientKey } from './governance/patient-key.js';
+import { resolvePolicyConfig, type PolicyConfig } from './governance/policy-config.js';
 import { defaultTrendViewDir, trendViewLaunchUrl } from './http/trend-view-app.js';
 import { createPatientIdHasher, type Logger } from './logging/logger.js';
 import { resolveRuleConfig, type CrsRuleConfig } from './rules/crs-sentinel/rule-config.js';
+import { loadCodeIndex } from './config/value-sets.js';
 import type { RequestAuthenticator } from './service/request-authenticator.js';
 import type { Stores } from './storage/governance-store.js';
 import { openEmbeddedStores } from './storage/open-stores.js';
@@ -38,6 +40,7 @@ export function composeDependencies(
   stores: Stores = openEmbeddedStoresAfterCheck(config.dataDir),
 ): AppDeps {
   checkDataDir(config.dataDir);
+  const codes = loadCodeIndex(config.siteValueSetsPath);
   return {
     logger,
     publicBaseUrl: config.publicBaseUrl,
@@ -50,7 +53,7 @@ export function composeDependencies(
       fhirMaxPages: config.fhirMaxPages,
       fhirMaxResponseBytes: config.fhirMaxResponseBytes,
       fhirBatchSupport: new BatchSupportMemory(),
-      rules: ruleConfig(config),
+      rules: { ...ruleConfig(config), codes },
       cardTemplates: loadCardTemplates(config.cardsDir),
       now: () => new Date(),
       newUuid: randomUUID,
@@ -58,6 +61,9 @@ export function composeDependencies(
         serviceId: CRS_SENTINEL_SERVICE_ID,
         ledger: stores.governance,
         patientKey: createPatientKeyHasher(patientIdHashKey(config)),
+        policy: policyConfig(config),
+        whatChanged: loadWhatChangedTemplate(config.cardsDir),
+        silent: config.silentMode === true,
         onStoreError: (operation, error) => {
           logger.error(
             { operation, err: errorFacts(error) },
@@ -96,6 +102,18 @@ function createAuthenticator(
     keyResolver: createKeyResolver({ onJwksProblem: (problem) => logger.warn(problem, 'JWK Set problem') }),
   });
   return createTrustedRequestAuthenticator(verifier);
+}
+
+/** The governance policy: defaults, with GOVERNANCE_CONFIG's overrides (docs/governance.md). */
+function policyConfig(config: ServiceConfig): PolicyConfig {
+  const overrides = readOptionalJson(config.governanceConfigPath, 'GOVERNANCE_CONFIG');
+  try {
+    return resolvePolicyConfig(overrides);
+  } catch (error) {
+    throw new ConfigError(
+      `GOVERNANCE_CONFIG: ${JSON.stringify(config.governanceConfigPath)}: ${oneLine(error instanceof Error ? error.message : String(error))}`,
+    );
+  }
 }
 
 /** PATIENT_ID_HASH_KEY, or (outside production, checked by loadConfig) a key kept in DATA_DIR. */

@@ -31,6 +31,7 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   RULES_CONFIG: z.string().min(1).optional(),
   SITE_CODES: z.string().min(1).optional(),
+  SITE_VALUESETS: z.string().min(1).optional(),
   CARDS_DIR: z.string().min(1).optional(),
   CDS_CLIENTS: z.string().min(1).optional(),
   JWT_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
@@ -44,6 +45,8 @@ const envSchema = z.object({
     .optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   PATIENT_ID_HASH_KEY: z.string().min(32, 'at least 32 characters').optional(),
+  GOVERNANCE_CONFIG: z.string().min(1).optional(),
+  SILENT_MODE: z.enum(['true', 'false']).default('false'),
 });
 
 export interface ServiceConfig {
@@ -63,6 +66,8 @@ export interface ServiceConfig {
   shutdownGraceMs: number;
   rulesConfigPath?: string;
   siteCodesPath?: string;
+  /** A folder of the site's own FHIR ValueSets extending the built-in code lists. */
+  siteValueSetsPath?: string;
   /** The card templates folder (`cards/` of the package by default). */
   cardsDir: string;
   /** CDS_CLIENTS: the trusted EHRs (a JSON file path or the JSON itself); unset = the demo EHR only. */
@@ -79,6 +84,10 @@ export interface ServiceConfig {
   redisUrl?: string;
   /** Key of the ledger's patient HMAC; unset = generated once into DATA_DIR (not in production). */
   patientIdHashKey?: string;
+  /** JSON file overriding the governance policy's quiet periods (docs/governance.md). */
+  governanceConfigPath?: string;
+  /** Silent mode for every EHR: cards are assessed and recorded as silent, `{"cards": []}` answered. */
+  silentMode?: true;
 }
 
 /** The package root: where package.json is, from src/ (tests) or dist/src/ (built). */
@@ -163,8 +172,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   if (e.DATABASE_SCHEMA !== undefined) config.databaseSchema = e.DATABASE_SCHEMA;
   if (e.REDIS_URL !== undefined) config.redisUrl = e.REDIS_URL;
   if (e.PATIENT_ID_HASH_KEY !== undefined) config.patientIdHashKey = e.PATIENT_ID_HASH_KEY;
+  if (e.SILENT_MODE === 'true') config.silentMode = true;
+  if (e.GOVERNANCE_CONFIG !== undefined) config.governanceConfigPath = path.resolve(cwd, e.GOVERNANCE_CONFIG);
   if (e.RULES_CONFIG !== undefined) config.rulesConfigPath = path.resolve(cwd, e.RULES_CONFIG);
   if (e.SITE_CODES !== undefined) config.siteCodesPath = path.resolve(cwd, e.SITE_CODES);
+  if (e.SITE_VALUESETS !== undefined) config.siteValueSetsPath = path.resolve(cwd, e.SITE_VALUESETS);
   return config;
 }
 

@@ -4,7 +4,18 @@
  */
 import type { PatientReplay } from './replay-patient.js';
 import type { ReferenceEventDefinition } from './reference-events.js';
-import { HOUR_MS } from './replay-steps.js';
+import type { Decision } from './governance-step.js';
+import { DAY_MS, HOUR_MS } from './replay-steps.js';
+
+/**
+ * A critical card in a sepsis-only context set by oxygen alone: no hypotension domain and no
+ * vasopressor in its findings (Decision.fingerprint: [hypotension, hypoxia, fever, vasopressors]).
+ */
+export function isOxygenOnlySepsisCritical(d: Decision): boolean {
+  if (d.indicator !== 'critical' || d.contexts.join() !== 'sepsis') return false;
+  const [hypotension, hypoxia, , pressors] = JSON.parse(d.fingerprint) as [number, number, boolean, string[]];
+  return hypotension === 0 && pressors.length === 0 && hypoxia > 0;
+}
 
 export interface Distribution {
   count: number;
@@ -26,6 +37,8 @@ export interface EventSummary {
   /** ... alerted at the latest 1 h after the event. */
   alertedWithin1h: number;
   leadLagMinutes: Distribution;
+  /** What the engine said at the first step after the events not alerted by +1 h (top reasons). */
+  notAlertedWithin1hBecause: [string, number][];
 }
 
 export interface CohortReport {
@@ -38,6 +51,15 @@ export interface CohortReport {
   cards: { raw: Record<string, number>; governed: Record<string, number> };
   alertEpisodes: { raw: number; governed: number; perPatientDay: { raw: number; governed: number } };
   patientsEverAlerted: { raw: number; governed: number; share: { raw: number; governed: number } };
+  /** The same burden in stays whose admission was never coded as sepsis (hindsight split). */
+  notCodedSepsis: {
+    stays: number;
+    patientDays: number;
+    alertEpisodes: { raw: number; governed: number };
+    perPatientDay: { raw: number; governed: number };
+  };
+  /** Critical cards in a sepsis-only context with no hypotension and no vasopressor (raw). */
+  oxygenOnlyCriticalInSepsis: number;
   events: EventSummary[];
   top: { summaries: [string, number][]; contexts: [string, number][]; rules: [string, number][] };
   dataGapSteps: Record<string, number>;
@@ -112,8 +134,10 @@ export function cohortReport(
   let everRaw = 0;
   let everGoverned = 0;
   const byEvent = new Map(
-    events.map((e) => [e.id, { stays: 0, alerted: 0, within1h: 0, lags: [] as number[] }]),
+    events.map((e) => [e.id, { stays: 0, alerted: 0, within1h: 0, lags: [] as number[], missed: {} }]),
   );
+  const notCoded = { stays: 0, days: 0, raw: 0, governed: 0 };
+  let oxygenOnly = 0;
   for (const p of patients) {
     steps += p.steps;
     days += p.patientDays;
@@ -126,6 +150,13 @@ export function cohortReport(
       bump(summaries, summaryPattern(d.summary));
       bump(contexts, d.contexts.length ? d.contexts.join(' + ') : 'none');
       bump(rules, d.rule);
+      if (isOxygenOnlySepsisCritical(d)) oxygenOnly++;
+    }
+    for (const s of p.stays.filter((x) => !x.codedSepsis)) {
+      notCoded.stays++;
+      notCoded.days += (s.endMs - s.startMs) / DAY_MS;
+      notCoded.raw += s.episodes.length;
+      notCoded.governed += s.episodes.filter((e) => e.shown).length;
     }
     const episodes = p.stays.flatMap((s) => s.episodes);
     episodesRaw += episodes.length;
@@ -136,10 +167,11 @@ export function cohortReport(
       const agg = byEvent.get(e.id);
       if (!agg) continue;
       agg.stays++;
-      if (e.firstAlertMs === undefined) continue;
+      const lag = e.firstAlertMs === undefined ? undefined : e.firstAlertMs - e.atMs;
+      if (lag !== undefined && lag <= HOUR_MS) agg.within1h++;
+      else bump(agg.missed, e.outcomeAfter ?? 'no step after the event in the stay');
+      if (lag === undefined) continue;
       agg.alerted++;
-      const lag = e.firstAlertMs - e.atMs;
-      if (lag <= HOUR_MS) agg.within1h++;
       agg.lags.push(lag / 60_000);
     }
     addAll(dataGapSteps, p.dataGapSteps);
@@ -172,8 +204,18 @@ export function cohortReport(
         governed: patients.length ? round(everGoverned / patients.length) : 0,
       },
     },
+    notCodedSepsis: {
+      stays: notCoded.stays,
+      patientDays: round(notCoded.days, 2),
+      alertEpisodes: { raw: notCoded.raw, governed: notCoded.governed },
+      perPatientDay: {
+        raw: notCoded.days ? round(notCoded.raw / notCoded.days) : 0,
+        governed: notCoded.days ? round(notCoded.governed / notCoded.days) : 0,
+      },
+    },
+    oxygenOnlyCriticalInSepsis: oxygenOnly,
     events: events.map((e) => {
-      const agg = byEvent.get(e.id) ?? { stays: 0, alerted: 0, within1h: 0, lags: [] };
+      const agg = byEvent.get(e.id) ?? { stays: 0, alerted: 0, within1h: 0, lags: [], missed: {} };
       return {
         id: e.id,
         label: e.label,
@@ -181,6 +223,7 @@ export function cohortReport(
         alerted: agg.alerted,
         alertedWithin1h: agg.within1h,
         leadLagMinutes: distribution(agg.lags),
+        notAlertedWithin1hBecause: top(agg.missed),
       };
     }),
     top: { summaries: top(summaries), contexts: top(contexts), rules: top(rules) },

@@ -12,10 +12,16 @@ import { normalizeObservations } from '../rules/crs-sentinel/normalize-observati
 import { ASSESSMENT_EXTENSION, renderCrsCards } from '../rules/crs-sentinel/render-crs-cards.js';
 import { ruleLookBackMs, type CrsRuleConfig } from '../rules/crs-sentinel/rule-config.js';
 import type { ReadingKind } from '../rules/crs-sentinel/rule-tables.js';
+import { sepsisCoding } from '../rules/crs-sentinel/sepsis-context.js';
 import type { CdsCard } from '../cds-hooks/cds-hooks-types.js';
 import type { Decision, GovernancePolicy, Indicator, WouldBeCard } from './governance-step.js';
 import type { PatientTimeline } from './patient-timeline.js';
-import { eventOccurrences, firstEventsIn, type ReferenceEventDefinition } from './reference-events.js';
+import {
+  eventOccurrences,
+  firstEventsIn,
+  type EventOccurrence,
+  type ReferenceEventDefinition,
+} from './reference-events.js';
 import { staysOf, stepTimes, DAY_MS, END_OF_TIME_MS, type StepOptions, type Stay } from './replay-steps.js';
 import { dataAt } from './time-travel.js';
 
@@ -44,12 +50,19 @@ export interface EventResult {
   atMs: number;
   /** The first shown alert within the event window, if any. */
   firstAlertMs?: number;
+  /** What the engine said at the first step after the event (why no card, or which card). */
+  outcomeAfter?: string;
 }
 
 export interface StayReplay {
   startMs: number;
   endMs: number;
   steps: number;
+  /**
+   * The stay's admission was coded as sepsis at some point (any time, discharge codes included):
+   * hindsight the engine never sees, only used to split the alert burden in the report.
+   */
+  codedSepsis: boolean;
   episodes: Episode[];
   events: EventResult[];
 }
@@ -102,6 +115,8 @@ export function replayPatient(
   let steps = 0;
   for (const stay of stays) {
     const times = stepTimes(stay, options.stepMs);
+    const stayEvents = firstEventsIn(occurrences, stay.startMs, stay.endMs);
+    const outcomes = new Map<number, string>();
     const alertSteps: { atMs: number; indicator: Indicator; shown: boolean }[] = [];
     for (const t of times) {
       const assessment = assessCrs({
@@ -109,6 +124,8 @@ export function replayPatient(
         now: new Date(t),
         rules: options.rules,
       });
+      if (stayEvents.some((e) => e.atMs <= t && e.atMs > t - options.stepMs))
+        outcomes.set(t, outcomeText(assessment));
       for (const gap of assessment.dataGaps) dataGapSteps[gap.code] = (dataGapSteps[gap.code] ?? 0) + 1;
       const stepDecisions = decide(assessment, t, options, decisions);
       const alerts = stepDecisions.filter((d) => ALERT.includes(d.indicator));
@@ -124,8 +141,9 @@ export function replayPatient(
       startMs: stay.startMs,
       endMs: stay.endMs,
       steps: times.length,
+      codedSepsis: codedSepsis(timeline, stay, options.rules),
       episodes: episodesOf(alertSteps, options.stepMs),
-      events: eventResults(stay, occurrences, decisions, options.eventWindowMs),
+      events: eventResults(stayEvents, decisions, options, outcomes),
     });
   }
   const result: PatientReplay = {
@@ -214,18 +232,45 @@ export function episodesOf(
 }
 
 function eventResults(
-  stay: Stay,
-  occurrences: Parameters<typeof firstEventsIn>[0],
+  events: readonly EventOccurrence[],
   decisions: readonly Decision[],
-  windowMs: number,
+  options: ReplayOptions,
+  outcomes: ReadonlyMap<number, string>,
 ): EventResult[] {
-  return firstEventsIn(occurrences, stay.startMs, stay.endMs).map((e) => {
+  const windowMs = options.eventWindowMs;
+  return events.map((e) => {
     const first = decisions.find(
       (d) =>
         d.shown && ALERT.includes(d.indicator) && d.atMs >= e.atMs - windowMs && d.atMs <= e.atMs + windowMs,
     );
-    return first ? { ...e, firstAlertMs: first.atMs } : { ...e };
+    const stepAfter = [...outcomes.keys()].find((t) => t >= e.atMs && t < e.atMs + options.stepMs);
+    const outcomeAfter = stepAfter === undefined ? undefined : outcomes.get(stepAfter);
+    return {
+      ...e,
+      ...(first && { firstAlertMs: first.atMs }),
+      ...(outcomeAfter !== undefined && { outcomeAfter }),
+    };
   });
+}
+
+function outcomeText(a: CrsAssessment): string {
+  const o = a.outcome;
+  return o.kind === 'no-card' ? `no card: ${o.reason}` : `${o.kind} (${o.indicator})`;
+}
+
+/** Any sepsis-coded Condition on an encounter overlapping the stay (hindsight, for the report). */
+function codedSepsis(timeline: PatientTimeline, stay: Stay, rules: CrsRuleConfig): boolean {
+  const overlapping = new Set(
+    timeline.encounters
+      .filter((e) => e.knownMs <= stay.endMs && (e.endMs ?? e.knownMs) >= stay.startMs)
+      .map((e) => `Encounter/${e.resource.id ?? ''}`),
+  );
+  return timeline.conditions.some(
+    (c) =>
+      c.resource.encounter?.reference !== undefined &&
+      overlapping.has(c.resource.encounter.reference) &&
+      sepsisCoding(c.resource, rules.siteCodes) !== undefined,
+  );
 }
 
 function plotSeries(

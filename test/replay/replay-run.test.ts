@@ -47,12 +47,28 @@ describe('replay of a constructed export', () => {
         startMs: T0,
         endMs: T0 + 24 * HOUR,
         steps: 25,
+        codedSepsis: false,
         episodes: [{ startMs: T0 + 5 * HOUR, endMs: T0 + 24 * HOUR, indicator: 'critical', shown: true }],
         // First shown alert within 24 h of each event: 5 h, before the pressor and the hypotension.
         events: [
-          { id: 'fever', atMs: T0 + 5 * HOUR, firstAlertMs: T0 + 5 * HOUR },
-          { id: 'hypotension', atMs: T0 + 10 * HOUR, firstAlertMs: T0 + 5 * HOUR },
-          { id: 'vasopressor-start', atMs: T0 + 12 * HOUR, firstAlertMs: T0 + 5 * HOUR },
+          {
+            id: 'fever',
+            atMs: T0 + 5 * HOUR,
+            firstAlertMs: T0 + 5 * HOUR,
+            outcomeAfter: 'crs-card (warning)',
+          },
+          {
+            id: 'hypotension',
+            atMs: T0 + 10 * HOUR,
+            firstAlertMs: T0 + 5 * HOUR,
+            outcomeAfter: 'crs-card (warning)',
+          },
+          {
+            id: 'vasopressor-start',
+            atMs: T0 + 12 * HOUR,
+            firstAlertMs: T0 + 5 * HOUR,
+            outcomeAfter: 'crs-card (critical)',
+          },
         ],
       },
     ]);

@@ -59,6 +59,16 @@ export function reportSections(report: Report): Section[] {
           cohort.alertEpisodes.perPatientDay.governed,
         ],
         [
+          `alert episodes per patient-day, stays never coded as sepsis (${String(cohort.notCodedSepsis.stays)} stays, ${String(cohort.notCodedSepsis.patientDays)} days)`,
+          cohort.notCodedSepsis.perPatientDay.raw,
+          cohort.notCodedSepsis.perPatientDay.governed,
+        ],
+        [
+          'critical cards set by oxygen alone in a sepsis-only context',
+          cohort.oxygenOnlyCriticalInSepsis,
+          '-',
+        ],
+        [
           'patients ever alerted',
           `${String(cohort.patientsEverAlerted.raw)} (${pct(cohort.patientsEverAlerted.share.raw)})`,
           `${String(cohort.patientsEverAlerted.governed)} (${pct(cohort.patientsEverAlerted.share.governed)})`,
@@ -94,6 +104,11 @@ export function reportSections(report: Report): Section[] {
         e.alertedWithin1h,
         ...distributionRow(e.leadLagMinutes),
       ]),
+    },
+    {
+      title: 'Events not alerted by +1 h: what the engine said at the first step after them',
+      head: ['event', 'engine outcome', 'stays'],
+      rows: cohort.events.flatMap((e) => e.notAlertedWithin1hBecause.map(([why, n]) => [e.label, why, n])),
     },
     {
       title: 'What the cards were for: top summaries (numbers as #)',

@@ -72,7 +72,7 @@ export function timelineSpec(
     layer: [
       {
         transform: [only(`datum.type === 'reading' && indexof(${JSON.stringify(p.kinds)}, datum.kind) >= 0`)],
-        mark: { type: 'line', point: { size: 10 }, strokeWidth: 1 },
+        mark: { type: 'line', strokeWidth: 1 },
         encoding: {
           x: x(),
           y: { field: 'value', type: 'quantitative', title: p.title, scale: { zero: false } },
