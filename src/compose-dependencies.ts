@@ -76,6 +76,11 @@ export function composeDependencies(
     hashPatientId: createPatientIdHasher(config.logHashKey),
     isAcceptingWork,
     trendViewDir: defaultTrendViewDir(),
+    // Checked by ruleConfig above; published as they are for the app's own resolveRuleConfig.
+    trendViewRules: {
+      rules: readOptionalJson(config.rulesConfigPath, 'RULES_CONFIG') ?? null,
+      siteCodes: readOptionalJson(config.siteCodesPath, 'SITE_CODES') ?? null,
+    },
   };
 }
 
