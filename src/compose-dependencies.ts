@@ -20,7 +20,7 @@ import { resolvePolicyConfig, type PolicyConfig } from './governance/policy-conf
 import { defaultTrendViewDir, trendViewLaunchUrl } from './http/trend-view-app.js';
 import { createPatientIdHasher, type Logger } from './logging/logger.js';
 import { resolveRuleConfig, type CrsRuleConfig } from './rules/crs-sentinel/rule-config.js';
-import { loadCodeIndex } from './config/value-sets.js';
+import { loadCodeLists } from './config/value-sets.js';
 import type { RequestAuthenticator } from './service/request-authenticator.js';
 import type { Stores } from './storage/governance-store.js';
 import { openEmbeddedStores } from './storage/open-stores.js';
@@ -40,7 +40,7 @@ export function composeDependencies(
   stores: Stores = openEmbeddedStoresAfterCheck(config.dataDir),
 ): AppDeps {
   checkDataDir(config.dataDir);
-  const codes = loadCodeIndex(config.siteValueSetsPath);
+  const { codes, siteValueSets } = loadCodeLists(config.siteValueSetsPath);
   return {
     logger,
     publicBaseUrl: config.publicBaseUrl,
@@ -80,6 +80,7 @@ export function composeDependencies(
     trendViewRules: {
       rules: readOptionalJson(config.rulesConfigPath, 'RULES_CONFIG') ?? null,
       siteCodes: readOptionalJson(config.siteCodesPath, 'SITE_CODES') ?? null,
+      valueSets: siteValueSets,
     },
   };
 }
