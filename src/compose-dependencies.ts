@@ -20,6 +20,7 @@ import { resolvePolicyConfig, type PolicyConfig } from './governance/policy-conf
 import { createPatientIdHasher, type Logger } from './logging/logger.js';
 import { resolveRuleConfig, type CrsRuleConfig } from './rules/crs-sentinel/rule-config.js';
 import type { RequestAuthenticator } from './service/request-authenticator.js';
+import { NO_METRICS, type ServiceMetrics } from './metrics/service-metrics.js';
 import type { Stores } from './storage/governance-store.js';
 import { openEmbeddedStores } from './storage/open-stores.js';
 import { AUTH_OFF_WARNING, createDevelopmentVerifier, parseAuthMode } from './trust/auth-mode.js';
@@ -36,6 +37,7 @@ export function composeDependencies(
   isAcceptingWork: () => boolean,
   /** Opened by the caller (server.ts, asynchronously for PostgreSQL/Redis); default: embedded. */
   stores: Stores = openEmbeddedStoresAfterCheck(config.dataDir),
+  metrics: ServiceMetrics = NO_METRICS,
 ): AppDeps {
   checkDataDir(config.dataDir);
   return {
@@ -54,6 +56,7 @@ export function composeDependencies(
       cardTemplates: loadCardTemplates(config.cardsDir),
       now: () => new Date(),
       newUuid: randomUUID,
+      onFhirRequest: (outcome, seconds) => metrics.fhirRequest(outcome, seconds),
       governance: {
         serviceId: CRS_SENTINEL_SERVICE_ID,
         ledger: stores.governance,
@@ -62,6 +65,7 @@ export function composeDependencies(
         whatChanged: loadWhatChangedTemplate(config.cardsDir),
         silent: config.silentMode === true,
         onStoreError: (operation, error) => {
+          metrics.ledgerFailure(operation);
           logger.error(
             { operation, err: errorFacts(error) },
             'card ledger unavailable: card answered without it',
@@ -71,6 +75,7 @@ export function composeDependencies(
     },
     hashPatientId: createPatientIdHasher(config.logHashKey),
     isAcceptingWork,
+    metrics,
   };
 }
 

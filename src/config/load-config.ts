@@ -46,6 +46,8 @@ const envSchema = z.object({
   PATIENT_ID_HASH_KEY: z.string().min(32, 'at least 32 characters').optional(),
   GOVERNANCE_CONFIG: z.string().min(1).optional(),
   SILENT_MODE: z.enum(['true', 'false']).default('false'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).optional(),
 });
 
 export interface ServiceConfig {
@@ -85,6 +87,10 @@ export interface ServiceConfig {
   governanceConfigPath?: string;
   /** Silent mode for every EHR: cards are assessed and recorded as silent, `{"cards": []}` answered. */
   silentMode?: true;
+  /** GET /metrics on its own listener (unset: no metrics listener). */
+  metricsPort?: number;
+  /** Interface of the metrics listener (default 127.0.0.1). */
+  metricsHost?: string;
 }
 
 /** The package root: where package.json is, from src/ (tests) or dist/src/ (built). */
@@ -170,6 +176,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   if (e.REDIS_URL !== undefined) config.redisUrl = e.REDIS_URL;
   if (e.PATIENT_ID_HASH_KEY !== undefined) config.patientIdHashKey = e.PATIENT_ID_HASH_KEY;
   if (e.SILENT_MODE === 'true') config.silentMode = true;
+  if (e.METRICS_PORT !== undefined) config.metricsPort = e.METRICS_PORT;
+  if (e.METRICS_HOST !== undefined) config.metricsHost = e.METRICS_HOST;
   if (e.GOVERNANCE_CONFIG !== undefined) config.governanceConfigPath = path.resolve(cwd, e.GOVERNANCE_CONFIG);
   if (e.RULES_CONFIG !== undefined) config.rulesConfigPath = path.resolve(cwd, e.RULES_CONFIG);
   if (e.SITE_CODES !== undefined) config.siteCodesPath = path.resolve(cwd, e.SITE_CODES);
