@@ -43,6 +43,7 @@ const envSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a plain lower-case identifier')
     .optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  REDIS_KEY_PREFIX: z.string().min(1).max(100).optional(),
   PATIENT_ID_HASH_KEY: z.string().min(32, 'at least 32 characters').optional(),
   GOVERNANCE_CONFIG: z.string().min(1).optional(),
   SILENT_MODE: z.enum(['true', 'false']).default('false'),
@@ -81,6 +82,8 @@ export interface ServiceConfig {
   databaseSchema?: string;
   /** Redis for the JWT replay cache (several replicas); unset = in memory. */
   redisUrl?: string;
+  /** Prefix of the replay cache's Redis keys (default `crs-sentinel:jti:`). */
+  redisKeyPrefix?: string;
   /** Key of the ledger's patient HMAC; unset = generated once into DATA_DIR (not in production). */
   patientIdHashKey?: string;
   /** JSON file overriding the governance policy's quiet periods (docs/governance.md). */
@@ -174,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   if (e.DATABASE_URL !== undefined) config.databaseUrl = e.DATABASE_URL;
   if (e.DATABASE_SCHEMA !== undefined) config.databaseSchema = e.DATABASE_SCHEMA;
   if (e.REDIS_URL !== undefined) config.redisUrl = e.REDIS_URL;
+  if (e.REDIS_KEY_PREFIX !== undefined) config.redisKeyPrefix = e.REDIS_KEY_PREFIX;
   if (e.PATIENT_ID_HASH_KEY !== undefined) config.patientIdHashKey = e.PATIENT_ID_HASH_KEY;
   if (e.SILENT_MODE === 'true') config.silentMode = true;
   if (e.METRICS_PORT !== undefined) config.metricsPort = e.METRICS_PORT;
