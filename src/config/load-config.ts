@@ -51,6 +51,12 @@ const envSchema = z.object({
   METRICS_HOST: z.string().min(1).optional(),
 });
 
+/**
+ * Every environment variable the service reads: the schema above, and NODE_ENV and CDS_AUTH (read
+ * where they are understood). deploy/ manifests are checked against it (test/deploy).
+ */
+export const SERVICE_VARIABLES: readonly string[] = [...Object.keys(envSchema.shape), 'NODE_ENV', 'CDS_AUTH'];
+
 export interface ServiceConfig {
   port: number;
   host: string;
