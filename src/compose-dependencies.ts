@@ -46,7 +46,8 @@ export function composeDependencies(
     bodyLimit: config.bodyLimit,
     corsOrigins: config.corsOrigins,
     authenticator: createAuthenticator(config, env, logger, stores),
-    feedbackStore: stores.governance,
+    // Readiness (/readyz) covers every store, the replay cache in Redis included.
+    feedbackStore: { append: (records) => stores.governance.append(records), check: () => stores.check() },
     patientView: {
       fhirTimeoutMs: config.fhirTimeoutMs,
       fhirMaxPages: config.fhirMaxPages,
