@@ -16,6 +16,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The built-in code lists (FHIR ValueSets) are JSON modules of the core: emitted to dist/valuesets.
+COPY valuesets ./valuesets
+COPY web ./web
+# The CRS trend view (SMART app, served under /app/): bundled by Vite into dist/web/trend-view.
+RUN npx vite build --config web/trend-view/vite.config.ts --logLevel warn
 RUN npx tsc -p tsconfig.build.json \
   # The developer tools cannot run in the image: the FHIR sandbox needs Medplum (a dev
   # dependency), the fixture loader and EHR simulator need fixtures/ and scripts/, not shipped.
@@ -44,6 +49,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/web ./dist/web
+COPY --from=build /app/dist/valuesets ./dist/valuesets
 COPY cards ./cards
 COPY config ./config
 # DATA_DIR (the embedded ledger crs-sentinel.sqlite, unless DATABASE_URL is set) is a volume owned by `node` (uid 1000). A named volume takes this

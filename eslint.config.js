@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 const DB_CLIENTS = ['better-sqlite3', 'pg', 'ioredis', 'redis'];
 
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'data/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'data/', 'test-artifacts/'] },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { loadConfig } from '../src/config/load-config.js';
 import { runMain } from '../src/config/startup.js';
 import { simulatePatientView } from '../src/ehr-simulator/simulate-patient-view.js';
+import { standaloneLaunchUrl } from '../src/http/trend-view-app.js';
 import { createLogger } from '../src/logging/logger.js';
 import { sandboxAddressFrom, startFixtureSandbox } from '../src/sandbox/fixture-sandbox.js';
 import { startService } from '../src/server.js';
@@ -60,6 +61,9 @@ async function demo(): Promise<void> {
       `${patient.patientId}\n    ${summarise(result.status, result.body)}   (${result.timings.hookMs.toFixed(0)} ms)`,
     );
   }
+  out.push('', 'The CRS trend view (SMART app, standalone launch against the sandbox), per patient:');
+  for (const patient of patients)
+    out.push(`  ${standaloneLaunchUrl(config.publicBaseUrl, sandbox.baseUrl, patient.patientId)}`);
   out.push(
     '',
     'One patient in full, as an EHR would show it:',

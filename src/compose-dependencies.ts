@@ -1,6 +1,6 @@
 /**
  * The composition root: turns validated configuration into the app's dependencies, reading every
- * file once at start (rule overrides, site codes, card templates, trusted clients) and checking
+ * file once at start (rule overrides, site codes, code lists, card templates, trusted clients) and checking
  * DATA_DIR is writable, so a bad one stops the service with a one-line message naming the variable
  * (a ConfigError, printed by config/startup.ts), before it takes any call.
  */
@@ -17,8 +17,10 @@ import { BatchSupportMemory } from './fhir/fhir-client.js';
 import type { AppDeps } from './http/app.js';
 import { createPatientKeyHasher, loadOrCreatePatientKey } from './governance/patient-key.js';
 import { resolvePolicyConfig, type PolicyConfig } from './governance/policy-config.js';
+import { defaultTrendViewDir, trendViewLaunchUrl } from './http/trend-view-app.js';
 import { createPatientIdHasher, type Logger } from './logging/logger.js';
 import { resolveRuleConfig, type CrsRuleConfig } from './rules/crs-sentinel/rule-config.js';
+import { loadCodeIndex } from './config/value-sets.js';
 import type { RequestAuthenticator } from './service/request-authenticator.js';
 import { NO_METRICS, type ServiceMetrics } from './metrics/service-metrics.js';
 import type { Stores } from './storage/governance-store.js';
@@ -40,6 +42,7 @@ export function composeDependencies(
   metrics: ServiceMetrics = NO_METRICS,
 ): AppDeps {
   checkDataDir(config.dataDir);
+  const codes = loadCodeIndex(config.siteValueSetsPath);
   return {
     logger,
     publicBaseUrl: config.publicBaseUrl,
@@ -53,7 +56,7 @@ export function composeDependencies(
       fhirMaxPages: config.fhirMaxPages,
       fhirMaxResponseBytes: config.fhirMaxResponseBytes,
       fhirBatchSupport: new BatchSupportMemory(),
-      rules: ruleConfig(config),
+      rules: { ...ruleConfig(config), codes },
       cardTemplates: loadCardTemplates(config.cardsDir),
       now: () => new Date(),
       newUuid: randomUUID,
@@ -73,10 +76,12 @@ export function composeDependencies(
           );
         },
       },
+      trendViewLaunchUrl: trendViewLaunchUrl(config.publicBaseUrl),
     },
     hashPatientId: createPatientIdHasher(config.logHashKey),
     isAcceptingWork,
     metrics,
+    trendViewDir: defaultTrendViewDir(),
   };
 }
 

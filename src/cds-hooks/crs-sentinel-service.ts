@@ -35,14 +35,74 @@ const LAB_KINDS: ReadonlySet<ReadingKind> = new Set(['lactate', 'il-6', 'crp', '
 function observationTokens(keep: (kind: ReadingKind) => boolean, siteCodes: SiteCodes): string[] {
   const loinc = Object.entries(LOINC_READING_KIND)
     .filter(([, kind]) => keep(kind))
-    .map(([code]) => `${SYSTEM.loinc}|${code}`);
+    .map(([code]) => ({ system: SYSTEM.loinc, code }));
   const site = Object.entries(siteCodes.observations)
     .filter(([, kind]) => keep(kind))
-    .map(([key]) => key);
-  return [...loinc, ...site];
+    .map(([key]) => splitCodeKey(key));
+  return searchTokens([...loinc, ...site], siteCodes);
 }
 
-const loincTokens = (codes: readonly string[]): string[] => codes.map((c) => `${SYSTEM.loinc}|${c}`);
+const loincCodes = (codes: readonly string[]) => codes.map((code) => ({ system: SYSTEM.loinc, code }));
+
+/** A site mapping's `system|code` key back into its parts (the system never holds a `|`). */
+function splitCodeKey(key: string): { system: string; code: string } {
+  const bar = key.indexOf('|');
+  return { system: key.slice(0, bar), code: key.slice(bar + 1) };
+}
+
+/**
+ * FHIR token search values for these codings, plus the same code under every local system the
+ * site aliases to that system (SITE_CODES `systemAliases`): the rules read such a coding as the
+ * standard one, so the search must ask for it as the EHR stores it.
+ */
+function searchTokens(codings: readonly { system: string; code: string }[], siteCodes: SiteCodes): string[] {
+  const aliasesOf = new Map<string, string[]>();
+  for (const [local, standard] of Object.entries(siteCodes.systemAliases)) {
+    aliasesOf.set(standard, [...(aliasesOf.get(standard) ?? []), local]);
+  }
+  const tokens = codings.flatMap(({ system, code }) =>
+    [system, ...(aliasesOf.get(system) ?? [])].map((s) => `${tokenPart(s)}|${tokenPart(code)}`),
+  );
+  return [...new Set(tokens)];
+}
+
+/**
+ * One part of a token in a query string: FHIR search escapes `\`, `,`, `|`, `$` with a backslash
+ * (https://hl7.org/fhir/R4/search.html#escaping), then URL characters are percent-encoded; `:`
+ * and `/` stay readable (a site's local codes may hold any of these).
+ */
+function tokenPart(text: string): string {
+  return encodeURIComponent(text.replace(/[\\,|$]/g, (c) => `\\${c}`))
+    .replaceAll('%3A', ':')
+    .replaceAll('%2F', '/');
+}
+
+/** A token of a search: `system|code`; `system` undefined when the token had no `|`. */
+export interface SearchToken {
+  system: string | undefined;
+  code: string;
+}
+
+/**
+ * The tokens of a decoded `code=` search value, undoing FHIR's backslash escapes (the inverse of
+ * the templates' own encoding): for the emulations of an EHR's search in fixtures and tests.
+ */
+export function parseSearchTokens(value: string): SearchToken[] {
+  const tokens: SearchToken[] = [];
+  let system: string | undefined;
+  let text = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charAt(i);
+    if (c === '\\' && i + 1 < value.length) text += value.charAt(++i);
+    else if (c === '|' && system === undefined) [system, text] = [text, ''];
+    else if (c === ',') {
+      tokens.push({ system, code: text });
+      [system, text] = [undefined, ''];
+    } else text += c;
+  }
+  tokens.push({ system, code: text });
+  return tokens;
+}
 
 /**
  * Codes that name a CAR-T product or a bispecific on an administration: RxNorm, HCPCS, and the
@@ -52,15 +112,16 @@ const loincTokens = (codes: readonly string[]): string[] => codes.map((c) => `${
 function therapyTokens(siteCodes: SiteCodes): string[] {
   const agents = [...CAR_T_PRODUCTS, ...BISPECIFICS];
   const ids = new Set(agents.map((a) => a.id));
-  return [
-    ...agents.flatMap((a) => a.rxnorm.map((code) => `${SYSTEM.rxnorm}|${code}`)),
-    ...agents.flatMap((a) =>
-      (a.procedureCodes ?? []).filter((c) => c.system === SYSTEM.hcpcs).map((c) => `${c.system}|${c.code}`),
-    ),
-    ...Object.entries(siteCodes.medications)
-      .filter(([, concept]) => ids.has(concept))
-      .map(([key]) => key),
-  ];
+  return searchTokens(
+    [
+      ...agents.flatMap((a) => a.rxnorm.map((code) => ({ system: SYSTEM.rxnorm, code }))),
+      ...agents.flatMap((a) => (a.procedureCodes ?? []).filter((c) => c.system === SYSTEM.hcpcs)),
+      ...Object.entries(siteCodes.medications)
+        .filter(([, concept]) => ids.has(concept))
+        .map(([key]) => splitCodeKey(key)),
+    ],
+    siteCodes,
+  );
 }
 
 export interface PrefetchKey {
@@ -88,14 +149,14 @@ export function prefetchKeys(siteCodes: SiteCodes) {
   const vitals = observationTokens((kind) => kind !== 'body-weight' && !LAB_KINDS.has(kind), siteCodes);
   const labs = [
     ...observationTokens((kind) => LAB_KINDS.has(kind), siteCodes),
-    ...loincTokens(CULTURE_LOINC),
+    ...searchTokens(loincCodes(CULTURE_LOINC), siteCodes),
   ];
   const weight = observationTokens((kind) => kind === 'body-weight', siteCodes);
   return {
     patient: { dataSet: 'patient', template: `Patient/${PATIENT}`, truncationMatters: true },
     vitals: {
       dataSet: 'vitals',
-      template: `Observation?patient=${PATIENT}&code=${[...vitals, ...loincTokens([...LOINC_PANELS, LOINC_OXYGEN_DEVICE])].join(',')}&_sort=-date&_count=500`,
+      template: `Observation?patient=${PATIENT}&code=${[...vitals, ...searchTokens(loincCodes([...LOINC_PANELS, LOINC_OXYGEN_DEVICE]), siteCodes)].join(',')}&_sort=-date&_count=500`,
       truncationMatters: true,
     },
     // Weight is asked for alone, with a few older ones: a busy ICU chart can push the last weight
@@ -152,6 +213,22 @@ export type PrefetchKeyName = keyof typeof PREFETCH_KEYS;
 export const PREFETCH_KEY_NAMES = Object.keys(PREFETCH_KEYS) as PrefetchKeyName[];
 export type PrefetchKeys = Record<PrefetchKeyName, PrefetchKey>;
 
+const keysBySite = new WeakMap<SiteCodes, PrefetchKeys>([[EMPTY_SITE_CODES, PREFETCH_KEYS]]);
+
+/**
+ * The prefetch keys of the running service's site mapping (built once per mapping): discovery
+ * publishes them and the FHIR fallback searches with them, so a site code mapped in SITE_CODES is
+ * both asked of the EHR and fetched when the EHR did not prefetch.
+ */
+export function prefetchKeysFor(siteCodes: SiteCodes): PrefetchKeys {
+  let keys = keysBySite.get(siteCodes);
+  if (!keys) {
+    keys = prefetchKeys(siteCodes);
+    keysBySite.set(siteCodes, keys);
+  }
+  return keys;
+}
+
 export interface CdsServiceDefinition {
   hook: string;
   id: string;
@@ -180,5 +257,8 @@ export const CRS_SENTINEL_SERVICE: CdsServiceDefinition = {
   prefetch: Object.fromEntries(PREFETCH_KEY_NAMES.map((k) => [k, PREFETCH_KEYS[k].template])),
   usageRequirements:
     'Needs read access to Patient, Observation, MedicationAdministration, Medication, Condition, ' +
-    'Procedure and Encounter for the patient in context.',
+    'Procedure and Encounter for the patient in context. Cards link to the CRS trend view, a SMART ' +
+    'app served by this service: register its launch URL <service>/app/launch.html, redirect URL ' +
+    '<service>/app/index.html, client id crs-sentinel-trend-view and read-only patient scopes ' +
+    '(docs/registration.md).',
 };

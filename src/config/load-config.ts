@@ -31,6 +31,7 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   RULES_CONFIG: z.string().min(1).optional(),
   SITE_CODES: z.string().min(1).optional(),
+  SITE_VALUESETS: z.string().min(1).optional(),
   CARDS_DIR: z.string().min(1).optional(),
   CDS_CLIENTS: z.string().min(1).optional(),
   JWT_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
@@ -74,6 +75,8 @@ export interface ServiceConfig {
   shutdownGraceMs: number;
   rulesConfigPath?: string;
   siteCodesPath?: string;
+  /** A folder of the site's own FHIR ValueSets extending the built-in code lists. */
+  siteValueSetsPath?: string;
   /** The card templates folder (`cards/` of the package by default). */
   cardsDir: string;
   /** CDS_CLIENTS: the trusted EHRs (a JSON file path or the JSON itself); unset = the demo EHR only. */
@@ -191,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   if (e.GOVERNANCE_CONFIG !== undefined) config.governanceConfigPath = path.resolve(cwd, e.GOVERNANCE_CONFIG);
   if (e.RULES_CONFIG !== undefined) config.rulesConfigPath = path.resolve(cwd, e.RULES_CONFIG);
   if (e.SITE_CODES !== undefined) config.siteCodesPath = path.resolve(cwd, e.SITE_CODES);
+  if (e.SITE_VALUESETS !== undefined) config.siteValueSetsPath = path.resolve(cwd, e.SITE_VALUESETS);
   return config;
 }
 

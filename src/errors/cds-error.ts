@@ -61,7 +61,8 @@ export const badRequest = (message: string, reason?: string): CdsError =>
   new CdsError('bad-request', message, reason === undefined ? {} : { reason });
 export const notFound = (message: string, reason?: string): CdsError =>
   new CdsError('not-found', message, reason === undefined ? {} : { reason });
-export const preconditionFailed = (message: string): CdsError => new CdsError('precondition-failed', message);
+export const preconditionFailed = (message: string, reason?: string): CdsError =>
+  new CdsError('precondition-failed', message, reason === undefined ? {} : { reason });
 
 /** Longest piece of client input an error message may quote (1 MiB in must not mean 1 MiB out). */
 export const MAX_QUOTED_CHARS = 40;

@@ -49,8 +49,6 @@ import { belongsToPatient } from './patient-reference.js';
 /** FHIR_MAX_RESPONSE_BYTES's default: real prefetch-sized answers run to a few MB per hook. */
 export const DEFAULT_FHIR_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
-const KEYS: PrefetchKeys = PREFETCH_KEYS;
-
 export interface GatherLimits {
   /** One deadline for all FHIR traffic of a hook call, so a slow server cannot hang the EHR. */
   timeoutMs: number;
@@ -89,7 +87,15 @@ interface KeyResult {
   source: 'prefetch' | 'fetch';
 }
 
-export async function gatherPatientData(input: GatherInput, limits: GatherLimits): Promise<GatherResult> {
+/**
+ * `keys`: the prefetch keys of the site's code mapping (prefetchKeysFor), so the searches made
+ * for a key the EHR did not prefetch carry the site's own codes, as discovery published them.
+ */
+export async function gatherPatientData(
+  input: GatherInput,
+  limits: GatherLimits,
+  keys: PrefetchKeys = PREFETCH_KEYS,
+): Promise<GatherResult> {
   // A lone surrogate cannot be put in a URL (encodeURIComponent throws URIError) nor be a FHIR id
   // (https://hl7.org/fhir/R4/datatypes.html#id): the request itself is malformed, so 400.
   if (!isWellFormed(input.patientId)) {
@@ -106,11 +112,11 @@ export async function gatherPatientData(input: GatherInput, limits: GatherLimits
       })
     : undefined;
   try {
-    const given = PREFETCH_KEY_NAMES.map((key) => fromPrefetch(key, input, client !== undefined));
+    const given = PREFETCH_KEY_NAMES.map((key) => fromPrefetch(key, keys, input, client !== undefined));
     const toFetch = given.flatMap((g, i) =>
       g === undefined ? [PREFETCH_KEY_NAMES[i] as PrefetchKeyName] : [],
     );
-    const answers = await fetchKeys(toFetch, input, client);
+    const answers = await fetchKeys(toFetch, keys, input, client);
     const results = await Promise.all(
       PREFETCH_KEY_NAMES.map(async (key, i): Promise<KeyResult> => {
         const prefetched = given[i];
@@ -119,7 +125,7 @@ export async function gatherPatientData(input: GatherInput, limits: GatherLimits
         return pageOn(key, prefetched.bundle, client, limits, 'prefetch');
       }),
     );
-    const data = assemble(results, input.patientId);
+    const data = assemble(results, keys, input.patientId);
     await resolveMedicationReferences(data, client);
     return {
       data,
@@ -143,9 +149,14 @@ function isWellFormed(text: string): boolean {
 type Prefetched = { kind: 'done'; result: KeyResult } | { kind: 'page-on'; bundle: unknown };
 
 /** What the EHR's prefetch gives for a key; undefined when the service must fetch it itself. */
-function fromPrefetch(key: PrefetchKeyName, input: GatherInput, canFetch: boolean): Prefetched | undefined {
+function fromPrefetch(
+  key: PrefetchKeyName,
+  keys: PrefetchKeys,
+  input: GatherInput,
+  canFetch: boolean,
+): Prefetched | undefined {
   const given = input.prefetch?.[key];
-  const skippable: boolean = KEYS[key].supplementary === true && !canFetch && input.prefetch !== undefined;
+  const skippable: boolean = keys[key].supplementary === true && !canFetch && input.prefetch !== undefined;
   if (skippable && (given === undefined || isOperationOutcome(given)))
     return { kind: 'done', result: { key, resources: [], truncated: false, source: 'prefetch' } };
   if (given === null)
@@ -160,22 +171,23 @@ function fromPrefetch(key: PrefetchKeyName, input: GatherInput, canFetch: boolea
 
 /** Fetches every key the prefetch lacked in one round trip (a FHIR batch, or parallel GETs). */
 async function fetchKeys(
-  keys: PrefetchKeyName[],
+  names: PrefetchKeyName[],
+  keys: PrefetchKeys,
   input: GatherInput,
   client: FhirClient | undefined,
 ): Promise<Map<PrefetchKeyName, unknown>> {
-  const [first] = keys;
+  const [first] = names;
   if (first === undefined) return new Map();
   if (!client) {
     const why = input.prefetch?.[first] === undefined ? 'is missing' : 'is an OperationOutcome';
     throw preconditionFailed(`prefetch.${first} ${why} and the request has no fhirServer to fetch it from`);
   }
-  const requests = keys.map((key) => ({
-    url: PREFETCH_KEYS[key].template.replace('{{context.patientId}}', encodeURIComponent(input.patientId)),
+  const requests = names.map((key) => ({
+    url: keys[key].template.replace('{{context.patientId}}', encodeURIComponent(input.patientId)),
     what: key,
   }));
   const answers = await client.getAll(requests);
-  return new Map(keys.map((key, i) => [key, answers[i]]));
+  return new Map(names.map((key, i) => [key, answers[i]]));
 }
 
 async function fetchedKey(
@@ -222,8 +234,13 @@ async function pageOn(
   }
 }
 
+/**
+ * Every resource on the page is older than the horizon, so later pages (newest first) are too.
+ * An empty page says nothing about what follows it (servers that filter a page after paging send
+ * one with a `next` link): it is paged on, or reported as truncated, never read as the end.
+ */
 function olderThan(resources: unknown[], horizon: Date): boolean {
-  if (resources.length === 0) return true;
+  if (resources.length === 0) return false;
   return resources.every((r) => {
     const time = clinicalTime(r);
     const ms = time === undefined ? Number.NaN : Date.parse(time);
@@ -231,15 +248,15 @@ function olderThan(resources: unknown[], horizon: Date): boolean {
   });
 }
 
-function assemble(results: KeyResult[], patientId: string): PatientData {
+function assemble(results: KeyResult[], keys: PrefetchKeys, patientId: string): PatientData {
   const data = emptyPatientData();
   const unused = new UnusedTally();
   // Ids seen, per resource type: no "Type/id" string is built per resource (hundreds per hook).
   const seen = new Map<string, Set<string>>();
   for (const result of results) {
-    const dataSet: DataSetName = PREFETCH_KEYS[result.key].dataSet;
+    const dataSet: DataSetName = keys[result.key].dataSet;
     // A next page the rules never read (older body weights) is no truncation worth reporting.
-    const matters = KEYS[result.key].truncationMatters;
+    const matters = keys[result.key].truncationMatters;
     if (result.truncated && matters && !data.truncated.includes(dataSet)) data.truncated.push(dataSet);
     for (const resource of result.resources) {
       if (!isResource(resource)) {

@@ -5,9 +5,10 @@
 import cors from 'cors';
 import express, { type RequestHandler } from 'express';
 import {
-  CRS_SENTINEL_SERVICE,
   CRS_SENTINEL_SERVICE_ID,
+  crsSentinelService,
   PATIENT_VIEW_HOOK,
+  prefetchKeysFor,
 } from '../cds-hooks/crs-sentinel-service.js';
 import { parseFeedbackRequest } from '../cds-hooks/feedback-request.js';
 import { hookInstanceOf, parseHookRequest } from '../cds-hooks/hook-request.js';
@@ -28,6 +29,7 @@ import { createErrorHandler, malformedPath } from './error-handler.js';
 import { httpMetrics } from './http-metrics.js';
 import { addLogFacts, requestLogging } from './request-logging.js';
 import { jsonBody, parseByteLimit } from './request-body.js';
+import { TREND_VIEW_PATH, trendViewRouter } from './trend-view-app.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -43,6 +45,8 @@ export interface AppDeps {
   isAcceptingWork?: () => boolean;
   /** Prometheus counters and histograms (served on METRICS_PORT by server.ts). */
   metrics?: ServiceMetrics;
+  /** The built CRS trend view (SMART app), served under /app/ when set. */
+  trendViewDir?: string;
 }
 
 export function createApp(deps: AppDeps) {
@@ -93,13 +97,17 @@ export function createApp(deps: AppDeps) {
     })
     .all(methodNotAllowed(GET));
 
+  if (deps.trendViewDir !== undefined) app.use(TREND_VIEW_PATH, trendViewRouter(deps.trendViewDir));
+
   const json = jsonBody(bodyLimitBytes);
   const authenticate = authentication(deps);
+  // The site's own codes (SITE_CODES) are in the templates the EHR is asked to prefetch.
+  const discovery = { services: [crsSentinelService(prefetchKeysFor(deps.patientView.rules.siteCodes))] };
 
   app
     .route('/cds-services')
     .get(authenticate, (_req, res) => {
-      res.json({ services: [CRS_SENTINEL_SERVICE] });
+      res.json(discovery);
     })
     .all(methodNotAllowed(GET));
 

@@ -4,6 +4,7 @@
  * call's `now` (the pure core: data and `now` in, findings out), and render the cards.
  */
 import type { HookRequest } from '../cds-hooks/hook-request.js';
+import { prefetchKeysFor } from '../cds-hooks/crs-sentinel-service.js';
 import type { CdsServiceResponse } from '../cds-hooks/cds-hooks-types.js';
 import { preconditionFailed } from '../errors/cds-error.js';
 import type { BatchSupportMemory, FhirRequestObserver } from '../fhir/fhir-client.js';
@@ -31,6 +32,8 @@ export interface PatientViewDeps {
   governance?: GovernanceDeps;
   /** Told of each FHIR request's outcome and duration (metrics). */
   onFhirRequest?: FhirRequestObserver;
+  /** The CRS trend view's SMART launch URL, linked from the cards (absent: no link). */
+  trendViewLaunchUrl?: string;
 }
 
 export interface PatientViewOutcome {
@@ -73,12 +76,18 @@ export async function handlePatientView(
       ...(deps.onFhirRequest ? { onFhirRequest: deps.onFhirRequest } : {}),
       horizon: new Date(now.getTime() - ruleLookBackMs(deps.rules)),
     },
+    prefetchKeysFor(deps.rules.siteCodes),
   );
   const unused = unusedCounts(gathered.data);
   if (unused !== undefined && !hasUsableData(gathered.data)) {
     const total = Object.values(unused).reduce((sum, n) => sum + n, 0);
+    // The log line says which kinds were not used and why (counts only, no ids).
+    const kinds = Object.entries(unused)
+      .map(([kind, n]) => `${kind}=${n}`)
+      .join(', ');
     throw preconditionFailed(
       `no usable FHIR data for the patient in context: ${total} resource${total === 1 ? '' : 's'} not used`,
+      `no usable data; not used: ${kinds}`,
     );
   }
   const assessment = assessCrs({
@@ -87,7 +96,9 @@ export async function handlePatientView(
     rules: deps.rules,
     ...(request.context.encounterId === undefined ? {} : { encounterId: request.context.encounterId }),
   });
-  const rendered = renderCrsCards(assessment, deps.cardTemplates, deps.newUuid);
+  const rendered = renderCrsCards(assessment, deps.cardTemplates, deps.newUuid, {
+    ...(deps.trendViewLaunchUrl !== undefined && { trendViewLaunchUrl: deps.trendViewLaunchUrl }),
+  });
   const governed = deps.governance
     ? await governCards({ request, caller, assessment, cards: rendered, now }, deps.governance)
     : undefined;

@@ -110,6 +110,24 @@ describe('gatherPatientData from a complete prefetch', () => {
     expect(result.data.truncated).toEqual(['vitals']);
   });
 
+  it('an empty page with a next link is not the end: reported as truncated when it cannot be followed', async () => {
+    const prefetch: Record<string, unknown> = {
+      patient: null,
+      vitals: { ...searchset(), link: [{ relation: 'next', url: 'https://ehr/fhir/Observation?page=2' }] },
+      bodyWeight: null,
+      labs: null,
+      medicationAdministrations: null,
+      conditions: null,
+      procedures: null,
+      encounters: null,
+    };
+    const result = await gatherPatientData(
+      { patientId: 'p1', fhirServer: undefined, accessToken: undefined, prefetch },
+      limits,
+    );
+    expect(result.data.truncated).toEqual(['vitals']);
+  });
+
   it('does not page past the look-back horizon', async () => {
     const prefetch: Record<string, unknown> = {
       patient: null,

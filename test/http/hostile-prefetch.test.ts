@@ -68,6 +68,8 @@ describe('only the patient in context', () => {
         /^no usable FHIR data for the patient in context: \d+ resources not used$/,
       ) as unknown,
     });
+    const line = lines.find((l) => l.path === '/cds-services/crs-sentinel');
+    expect(line?.reason).toMatch(/^no usable data; not used: .*Observation\/other-patient=\d+/);
     expect(JSON.stringify(lines)).not.toContain(grade2.patientId);
   });
 

@@ -1,12 +1,13 @@
 /**
- * A small FHIR R4 test double on 127.0.0.1: answers reads, searches and batches of them from an
- * in-memory list of resources, records every request (path, method and Authorization header) and
+ * A small FHIR R4 test double on 127.0.0.1: answers reads, searches (by `_id` and `code` tokens;
+ * other parameters are ignored) and batches of them from an in-memory list of resources, records every request (path, method and Authorization header) and
  * can misbehave on demand.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { text } from 'node:stream/consumers';
-import type { Bundle, FhirResource } from 'fhir/r4';
+import type { Bundle, CodeableConcept, FhirResource } from 'fhir/r4';
+import { parseSearchTokens, type SearchToken } from '../../src/cds-hooks/crs-sentinel-service.js';
 
 export type Misbehaviour =
   | 'hang'
@@ -131,7 +132,9 @@ function answerRead(url: URL, resources: FhirResource[], state: State, baseUrl: 
       : { status: 404, body: JSON.stringify(outcome('not found')) };
   }
   const ids = url.searchParams.get('_id')?.split(',');
-  const selected = ids ? matching.filter((r) => r.id !== undefined && ids.includes(r.id)) : matching;
+  const byId = ids ? matching.filter((r) => r.id !== undefined && ids.includes(r.id)) : matching;
+  const code = url.searchParams.get('code');
+  const selected = code === null ? byId : byId.filter((r) => hasCode(r, parseSearchTokens(code)));
   const offset = Number(url.searchParams.get('_offset') ?? '0');
   const page = selected.slice(offset, offset + state.pageSize);
   const bundle: Bundle = {
@@ -148,6 +151,24 @@ function answerRead(url: URL, resources: FhirResource[], state: State, baseUrl: 
     bundle.link = [{ relation: 'next', url: next.toString() }];
   }
   return { status: 200, body: JSON.stringify(bundle) };
+}
+
+/**
+ * FHIR token search on `code` (`medicationCodeableConcept` for administrations), system and code.
+ * A resource whose codes cannot be read (the hostile tests' malformed ones) is always returned.
+ */
+function hasCode(resource: FhirResource, tokens: SearchToken[]): boolean {
+  const record = resource as unknown as Record<string, unknown>;
+  const concept: unknown =
+    resource.resourceType === 'MedicationAdministration' ? record.medicationCodeableConcept : record.code;
+  const coding: unknown =
+    typeof concept === 'object' && concept !== null ? (concept as CodeableConcept).coding : undefined;
+  if (!Array.isArray(coding)) return concept !== undefined;
+  return (coding as unknown[]).some((c) => {
+    if (typeof c !== 'object' || c === null) return true;
+    const { system, code } = c as { system?: unknown; code?: unknown };
+    return tokens.some((t) => code === t.code && (t.system === undefined || (system ?? '') === t.system));
+  });
 }
 
 function outcome(text: string) {

@@ -5,7 +5,7 @@
  * the same node_modules; no build step is needed before `npm test`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 import { PACKAGE_ROOT } from '../../src/config/load-config.js';
@@ -41,6 +41,8 @@ function transpile(): string {
     mkdirSync(path.dirname(target), { recursive: true });
     writeFileSync(target, output);
   }
+  // The built-in code lists are JSON modules the core imports (src/rules/crs-sentinel/default-value-sets.ts).
+  cpSync(path.join(PACKAGE_ROOT, 'valuesets'), path.join(OUT_DIR, 'valuesets'), { recursive: true });
   return path.join(OUT_DIR, 'test', 'support', 'service-process-entry.js');
 }
 

@@ -92,7 +92,13 @@ export const crsCardTemplateSchema = z.strictObject({
     dataGapBody: text,
     dataGapTruncatedBody: text,
   }),
-  links: z.strictObject({ guideline: link, sepsis: link, tocilizumabLabel: link }),
+  links: z.strictObject({
+    guideline: link,
+    sepsis: link,
+    tocilizumabLabel: link,
+    /** The label of the SMART link to the CRS trend view (its URL is the service's, from config). */
+    trendView: z.strictObject({ label: text }).optional(),
+  }),
   overrideReasons: z.array(coding).min(1),
   suggestions: z.strictObject({
     tocilizumab: z.strictObject({ label: text, description: text, dosageText: text }),

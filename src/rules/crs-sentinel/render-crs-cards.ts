@@ -18,19 +18,26 @@ export const ASSESSMENT_EXTENSION = 'org.crs-sentinel.assessment';
 export const DATA_GAP_EXTENSION = 'org.crs-sentinel.data-gap';
 const SUMMARY_MAX = 139;
 
+/** What a card links to beyond the templates: the service's own SMART app (config, not content). */
+export interface CardLinkOptions {
+  /** The CRS trend view's SMART launch URL (e.g. https://cds.example.org/app/launch.html). */
+  trendViewLaunchUrl?: string;
+}
+
 export function renderCrsCards(
   assessment: CrsAssessment,
   templates: CrsCardTemplates,
   newUuid: () => string,
+  options: CardLinkOptions = {},
 ): CdsCard[] {
   const outcome = assessment.outcome;
   switch (outcome.kind) {
     case 'crs-card':
     case 'afebrile-card':
     case 'sepsis-card':
-      return [findingCard(assessment, outcome.kind, outcome.indicator, templates, newUuid)];
+      return [findingCard(assessment, outcome.kind, outcome.indicator, templates, newUuid, options)];
     case 'data-gap-card':
-      return [dataGapCard(assessment, outcome.missing, templates, newUuid)];
+      return [dataGapCard(assessment, outcome.missing, templates, newUuid, options)];
     case 'no-card':
       return [];
   }
@@ -51,6 +58,7 @@ function findingCard(
   indicator: 'warning' | 'critical',
   templates: CrsCardTemplates,
   newUuid: () => string,
+  options: CardLinkOptions,
 ): CdsCard {
   const t = templates.crs;
   const uuid = newUuid();
@@ -63,7 +71,7 @@ function findingCard(
     source: { label: t.source.label, url: t.source.url, topic: t.source.topic },
     ...(suggestions.length && { suggestions, selectionBehavior: 'any' as const }),
     overrideReasons: t.overrideReasons.map((r): CdsCoding => ({ ...r })),
-    links: linksFor(a, kind, templates),
+    links: linksFor(a, kind, templates, options),
     extension: { [ASSESSMENT_EXTENSION]: assessmentExtension(a, CARD_KIND[kind]) },
   };
 }
@@ -73,6 +81,7 @@ function dataGapCard(
   missing: DataGapMissing,
   templates: CrsCardTemplates,
   newUuid: () => string,
+  options: CardLinkOptions,
 ): CdsCard {
   const t = templates.crs;
   const { summary, body } = dataGapText(a, missing, t);
@@ -90,7 +99,7 @@ function dataGapCard(
       .join('\n\n'),
     indicator: 'info',
     source: { label: t.source.label, url: t.source.url, topic: t.source.topic },
-    links: linksFor(a, 'crs-card', templates),
+    links: linksFor(a, 'crs-card', templates, options),
     extension: {
       [DATA_GAP_EXTENSION]: {
         context: a.contexts,
@@ -583,7 +592,12 @@ function templateLimits(
 // Links, suggestions, extension
 // ---------------------------------------------------------------------------------------------
 
-function linksFor(a: CrsAssessment, kind: FindingCardKind, templates: CrsCardTemplates): CdsLink[] {
+function linksFor(
+  a: CrsAssessment,
+  kind: FindingCardKind,
+  templates: CrsCardTemplates,
+  options: CardLinkOptions,
+): CdsLink[] {
   const t = templates.crs;
   const links: CdsLink[] = kind === 'sepsis-card' ? [] : [{ ...t.links.guideline, type: 'absolute' }];
   for (const c of a.therapy) {
@@ -592,8 +606,28 @@ function linksFor(a: CrsAssessment, kind: FindingCardKind, templates: CrsCardTem
   }
   if (kind === 'crs-card' && a.therapy.length) links.push({ ...t.links.tocilizumabLabel, type: 'absolute' });
   if (a.sepsis) links.push({ ...t.links.sepsis, type: 'absolute' });
+  const trendView = trendViewLink(a, t.links.trendView?.label, options.trendViewLaunchUrl);
+  if (trendView) links.unshift(trendView);
   const seen = new Set<string>();
   return links.filter((l) => !seen.has(l.url) && seen.add(l.url));
+}
+
+/**
+ * The SMART link to the CRS trend view (CDS Hooks 2.0 Link type `smart`): in a CAR-T or
+ * bispecific window only, with `appContext` carrying the therapy index dose (the earliest
+ * exposure start of the current windows) so the app opens on the therapy window. An EHR that
+ * drops appContext still gets a useful view: the app then finds the index dose itself.
+ */
+function trendViewLink(
+  a: CrsAssessment,
+  label: string | undefined,
+  url: string | undefined,
+): CdsLink | undefined {
+  if (label === undefined || url === undefined || a.therapy.length === 0) return undefined;
+  const index = [...a.therapy].sort((x, y) => x.exposureStart.localeCompare(y.exposureStart))[0];
+  if (!index) return undefined;
+  const appContext = JSON.stringify({ indexTime: index.exposureStart, agent: index.agent.name });
+  return { label, url, type: 'smart', appContext };
 }
 
 function suggestionsFor(

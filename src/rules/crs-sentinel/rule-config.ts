@@ -3,6 +3,8 @@
  * marks a project judgement rather than a guideline (see docs/clinical-logic.md).
  */
 import { z } from 'zod';
+import type { CodeIndex } from './code-index.js';
+import { DEFAULT_CODE_INDEX } from './default-value-sets.js';
 import { EMPTY_SITE_CODES, parseSiteCodes, type SiteCodes } from './site-codes.js';
 
 export interface CrsRuleConfig {
@@ -113,6 +115,11 @@ export interface CrsRuleConfig {
     trendTolerance: number;
   };
   siteCodes: SiteCodes;
+  /**
+   * Every code list (agents, observation codes, devices, diagnoses, routes), read from the FHIR
+   * ValueSets of `valuesets/` and a site's own (SITE_VALUESETS): see code-index.ts.
+   */
+  codes: CodeIndex;
 }
 
 export interface PaediatricBand {
@@ -228,6 +235,7 @@ export const DEFAULT_RULE_CONFIG: CrsRuleConfig = {
   },
   labs: { lactateShockAbove: 2, trendTolerance: 0.1 },
   siteCodes: EMPTY_SITE_CODES,
+  codes: DEFAULT_CODE_INDEX,
 };
 
 const positive = z.number().positive();
@@ -346,6 +354,7 @@ export function resolveRuleConfig(overrides: unknown, siteCodes?: unknown): CrsR
     tocilizumab: merge(d.tocilizumab, o.tocilizumab),
     labs: merge(d.labs, o.labs),
     siteCodes: siteCodes === undefined || siteCodes === null ? d.siteCodes : parseSiteCodes(siteCodes),
+    codes: d.codes,
   };
   if (config.carT.extendedDays < config.carT.highAttentionDays) {
     throw new Error(

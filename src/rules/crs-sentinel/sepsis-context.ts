@@ -143,7 +143,8 @@ function presentSepsisDiagnoses(input: SepsisInput): SepsisDiagnosis[] {
   return result;
 }
 
-function sepsisCoding(
+/** The sepsis or septic-shock coding of a Condition (SEPSIS_DIAGNOSIS_CODES), if any. */
+export function sepsisCoding(
   condition: Condition,
   siteCodes: SiteCodes,
 ): { system: string; code: string; display?: string } | undefined {

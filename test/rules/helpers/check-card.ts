@@ -1,6 +1,6 @@
 /** Checks a card against the CDS Hooks 2.0 card rules this project promises (test helper). */
 import { expect } from 'vitest';
-import type { CdsCard } from '../../../src/cds-hooks/cds-hooks-types.js';
+import type { CdsCard, CdsLink } from '../../../src/cds-hooks/cds-hooks-types.js';
 
 function assertNoEmpty(value: unknown, path: string): void {
   expect(value, `${path} must not be null`).not.toBeNull();
@@ -19,6 +19,24 @@ function assertNoEmpty(value: unknown, path: string): void {
   }
 }
 
+/**
+ * A SMART link (CDS Hooks 2.0): the app's launch URL, http(s) without credentials or fragment
+ * (plain http only for a loopback service in tests and the demo), and appContext, when present,
+ * as the JSON object the trend view reads (an ISO index time and the agent).
+ */
+export function checkSmartLink(link: CdsLink): void {
+  const url = new URL(link.url);
+  expect(url.pathname).toMatch(/\/app\/launch\.html$/);
+  expect(url.username + url.password + url.hash).toBe('');
+  if (url.protocol !== 'https:') expect(['127.0.0.1', 'localhost', '[::1]']).toContain(url.hostname);
+  if (link.appContext !== undefined) {
+    const context = JSON.parse(link.appContext) as { indexTime?: unknown; agent?: unknown };
+    expect(typeof context.indexTime).toBe('string');
+    expect(Number.isNaN(Date.parse(String(context.indexTime)))).toBe(false);
+    expect(typeof context.agent).toBe('string');
+  }
+}
+
 export function checkCard(card: CdsCard): void {
   assertNoEmpty(card, 'card');
   expect(card.summary.length).toBeLessThan(140);
@@ -26,8 +44,11 @@ export function checkCard(card: CdsCard): void {
   expect(card.source.label).not.toBe('');
   expect(card.uuid).toMatch(/./);
   for (const link of card.links ?? []) {
-    expect(link.type).toBe('absolute');
-    expect(link.url).toMatch(/^https:\/\//);
+    if (link.type === 'smart') checkSmartLink(link);
+    else {
+      expect(link.type).toBe('absolute');
+      expect(link.url).toMatch(/^https:\/\//);
+    }
   }
   for (const reason of card.overrideReasons ?? []) expect(reason.display).toMatch(/./);
   if (card.suggestions) {
