@@ -107,6 +107,32 @@ export default defineConfig(
     },
   },
   {
+    // The governance policy is pure like the clinical core: ledger and `now` in, decision out.
+    files: [
+      'src/governance/policy.ts',
+      'src/governance/policy-config.ts',
+      'src/governance/card-facts.ts',
+      'src/governance/what-changed.ts',
+    ],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+          message: 'The policy takes `now` as input.',
+        },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'The policy takes `now` as input.',
+        },
+        {
+          selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
+          message: 'The policy is deterministic.',
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

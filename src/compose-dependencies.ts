@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { loadCardTemplates } from './cards/load-card-templates.js';
+import { loadCardTemplates, loadWhatChangedTemplate } from './cards/load-card-templates.js';
 import { CRS_SENTINEL_SERVICE_ID } from './cds-hooks/crs-sentinel-service.js';
 import type { ServiceConfig } from './config/load-config.js';
 import { checkDataDir } from './config/data-dir.js';
@@ -16,6 +16,7 @@ import { oneLine } from './config/startup.js';
 import { BatchSupportMemory } from './fhir/fhir-client.js';
 import type { AppDeps } from './http/app.js';
 import { createPatientKeyHasher, loadOrCreatePatientKey } from './governance/patient-key.js';
+import { resolvePolicyConfig, type PolicyConfig } from './governance/policy-config.js';
 import { defaultTrendViewDir, trendViewLaunchUrl } from './http/trend-view-app.js';
 import { createPatientIdHasher, type Logger } from './logging/logger.js';
 import { resolveRuleConfig, type CrsRuleConfig } from './rules/crs-sentinel/rule-config.js';
@@ -60,6 +61,9 @@ export function composeDependencies(
         serviceId: CRS_SENTINEL_SERVICE_ID,
         ledger: stores.governance,
         patientKey: createPatientKeyHasher(patientIdHashKey(config)),
+        policy: policyConfig(config),
+        whatChanged: loadWhatChangedTemplate(config.cardsDir),
+        silent: config.silentMode === true,
         onStoreError: (operation, error) => {
           logger.error(
             { operation, err: errorFacts(error) },
@@ -72,6 +76,11 @@ export function composeDependencies(
     hashPatientId: createPatientIdHasher(config.logHashKey),
     isAcceptingWork,
     trendViewDir: defaultTrendViewDir(),
+    // Checked by ruleConfig above; published as they are for the app's own resolveRuleConfig.
+    trendViewRules: {
+      rules: readOptionalJson(config.rulesConfigPath, 'RULES_CONFIG') ?? null,
+      siteCodes: readOptionalJson(config.siteCodesPath, 'SITE_CODES') ?? null,
+    },
   };
 }
 
@@ -93,6 +102,18 @@ function createAuthenticator(
     keyResolver: createKeyResolver({ onJwksProblem: (problem) => logger.warn(problem, 'JWK Set problem') }),
   });
   return createTrustedRequestAuthenticator(verifier);
+}
+
+/** The governance policy: defaults, with GOVERNANCE_CONFIG's overrides (docs/governance.md). */
+function policyConfig(config: ServiceConfig): PolicyConfig {
+  const overrides = readOptionalJson(config.governanceConfigPath, 'GOVERNANCE_CONFIG');
+  try {
+    return resolvePolicyConfig(overrides);
+  } catch (error) {
+    throw new ConfigError(
+      `GOVERNANCE_CONFIG: ${JSON.stringify(config.governanceConfigPath)}: ${oneLine(error instanceof Error ? error.message : String(error))}`,
+    );
+  }
 }
 
 /** PATIENT_ID_HASH_KEY, or (outside production, checked by loadConfig) a key kept in DATA_DIR. */

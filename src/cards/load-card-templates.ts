@@ -7,6 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeJsonError, parseJsonText } from '../config/json-text.js';
+import { whatChangedTemplateSchema, type WhatChangedTemplate } from '../governance/what-changed.js';
 import { ConfigError } from '../config/load-config.js';
 import { oneLine } from '../config/startup.js';
 import {
@@ -17,6 +18,7 @@ import {
 } from '../rules/crs-sentinel/card-templates.js';
 
 export const CRS_CARD_FILE = 'crs-sentinel/crs-card.json';
+export const WHAT_CHANGED_FILE = 'crs-sentinel/what-changed.json';
 export const PRODUCT_LABELS_FILE = 'crs-sentinel/product-labels.json';
 
 /** `dir` is the cards directory, e.g. `<repo>/cards`. */
@@ -32,6 +34,13 @@ export function loadCardTemplates(dir: string): CrsCardTemplates {
     crs: parseTemplate(crsCardTemplateSchema, join(dir, CRS_CARD_FILE), read),
     productLabels: parseTemplate(productLabelsSchema, join(dir, PRODUCT_LABELS_FILE), read),
   };
+}
+
+/** The "what changed" texts of escalated cards (alert governance, issue 11). */
+export function loadWhatChangedTemplate(dir: string): WhatChangedTemplate {
+  return parseTemplate(whatChangedTemplateSchema, join(dir, WHAT_CHANGED_FILE), (path) =>
+    readJson(path, undefined),
+  );
 }
 
 function parseTemplate<T>(

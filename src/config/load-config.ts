@@ -45,6 +45,8 @@ const envSchema = z.object({
     .optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   PATIENT_ID_HASH_KEY: z.string().min(32, 'at least 32 characters').optional(),
+  GOVERNANCE_CONFIG: z.string().min(1).optional(),
+  SILENT_MODE: z.enum(['true', 'false']).default('false'),
 });
 
 export interface ServiceConfig {
@@ -82,6 +84,10 @@ export interface ServiceConfig {
   redisUrl?: string;
   /** Key of the ledger's patient HMAC; unset = generated once into DATA_DIR (not in production). */
   patientIdHashKey?: string;
+  /** JSON file overriding the governance policy's quiet periods (docs/governance.md). */
+  governanceConfigPath?: string;
+  /** Silent mode for every EHR: cards are assessed and recorded as silent, `{"cards": []}` answered. */
+  silentMode?: true;
 }
 
 /** The package root: where package.json is, from src/ (tests) or dist/src/ (built). */
@@ -166,6 +172,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   if (e.DATABASE_SCHEMA !== undefined) config.databaseSchema = e.DATABASE_SCHEMA;
   if (e.REDIS_URL !== undefined) config.redisUrl = e.REDIS_URL;
   if (e.PATIENT_ID_HASH_KEY !== undefined) config.patientIdHashKey = e.PATIENT_ID_HASH_KEY;
+  if (e.SILENT_MODE === 'true') config.silentMode = true;
+  if (e.GOVERNANCE_CONFIG !== undefined) config.governanceConfigPath = path.resolve(cwd, e.GOVERNANCE_CONFIG);
   if (e.RULES_CONFIG !== undefined) config.rulesConfigPath = path.resolve(cwd, e.RULES_CONFIG);
   if (e.SITE_CODES !== undefined) config.siteCodesPath = path.resolve(cwd, e.SITE_CODES);
   if (e.SITE_VALUESETS !== undefined) config.siteValueSetsPath = path.resolve(cwd, e.SITE_VALUESETS);

@@ -30,8 +30,25 @@ export function standaloneLaunchUrl(publicBaseUrl: string, fhirBaseUrl: string, 
   return `${trendViewLaunchUrl(publicBaseUrl)}?${query.toString()}`;
 }
 
-export function trendViewRouter(dir: string): Router {
+/**
+ * The site's rule files as the service read them at start (RULES_CONFIG, SITE_CODES; null when
+ * unset): published as /app/rules.json so the app grades with the service's rules (thresholds and
+ * codes only, no patient data).
+ */
+export interface SiteRuleFiles {
+  rules: unknown;
+  siteCodes: unknown;
+}
+
+export function trendViewRouter(
+  dir: string,
+  siteRules: SiteRuleFiles = { rules: null, siteCodes: null },
+): Router {
   const router = express.Router();
+  router.get('/rules.json', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-cache');
+    res.json({ rules: siteRules.rules ?? null, siteCodes: siteRules.siteCodes ?? null });
+  });
   router.use(
     express.static(dir, {
       index: 'index.html',
@@ -53,4 +70,9 @@ export function trendViewRouter(dir: string): Router {
     );
   });
   return router;
+}
+
+/** The trend view alone under /app/ (the web benchmark serves it without the CDS service). */
+export function trendViewOnlyApp(dir: string): express.Express {
+  return express().use(TREND_VIEW_PATH, trendViewRouter(dir));
 }

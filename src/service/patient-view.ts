@@ -71,7 +71,7 @@ export async function handlePatientView(
       ...(deps.fhirBatchSupport ? { batchSupport: deps.fhirBatchSupport } : {}),
       horizon: new Date(now.getTime() - ruleLookBackMs(deps.rules)),
     },
-    prefetchKeysFor(deps.rules.siteCodes),
+    prefetchKeysFor(deps.rules),
   );
   const unused = unusedCounts(gathered.data);
   if (unused !== undefined && !hasUsableData(gathered.data)) {

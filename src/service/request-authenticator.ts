@@ -7,6 +7,8 @@ export interface AuthenticatedCaller {
   iss: string;
   /** FHIR server binding: may the service call this `fhirServer` for this caller? */
   mayUseFhirServer(fhirServer: string): boolean;
+  /** Silent mode for this caller (its CDS_CLIENTS entry): assess and record, answer no cards. */
+  silent?: boolean;
 }
 
 export type Authentication =

@@ -27,6 +27,7 @@ export function createTrustedRequestAuthenticator(verifier: ClientJwtVerifier): 
           // The HTTP layer warns on every request whose caller is 'development' (CDS_AUTH=off).
           iss: isDevelopmentClient(client) ? 'development' : result.iss,
           mayUseFhirServer: (fhirServer) => isFhirServerAllowed(client, fhirServer),
+          ...(client.silent === true ? { silent: true } : {}),
         },
         jti: result.jti,
       };

@@ -54,6 +54,8 @@ export interface TrustedClient {
   readonly tenant?: string;
   /** Plain http `jwks_url` and FHIR servers are refused unless this is true (local testing only). */
   readonly allowInsecureHttp: boolean;
+  /** Silent mode for this EHR (`"silent": true`): cards are assessed and recorded, never answered. */
+  readonly silent?: true;
 }
 
 export class TrustedClientsError extends Error {
@@ -72,6 +74,7 @@ const entrySchema = z.strictObject({
   fhir_servers: z.array(nonEmpty).min(1, 'must list at least one FHIR base URL'),
   tenant: nonEmpty.optional(),
   allow_insecure_http: z.boolean().optional(),
+  silent: z.boolean().optional(),
 });
 
 type Entry = z.infer<typeof entrySchema>;
@@ -156,6 +159,7 @@ function toClient(entry: Entry, problems: string[]): TrustedClient | undefined {
     fhirServers,
     ...(entry.tenant === undefined ? {} : { tenant: entry.tenant }),
     allowInsecureHttp,
+    ...(entry.silent === true ? { silent: true as const } : {}),
   };
 }
 

@@ -41,6 +41,14 @@ interface AxisSpec {
   /** At least this range is shown (more when the data needs it): a flat series stays readable. */
   softRange?: [number, number];
   log?: boolean;
+  /** An empty axis that only keeps the space (see withRightSlot). */
+  blank?: boolean;
+}
+
+/** Every panel keeps a right axis slot, so all plots start and end at the same pixel. */
+function withRightSlot(axes: readonly AxisSpec[]): AxisSpec[] {
+  if (axes.some((a) => a.side === 1)) return [...axes];
+  return [...axes, { scale: axes[0]?.scale ?? 'y', label: '', side: 1, blank: true }];
 }
 
 interface PanelSpec {
@@ -61,6 +69,9 @@ export interface ChartsHandle {
 }
 
 const SYNC_KEY = 'crs-trend';
+/** Axis widths, the same on every panel: the time axes line up. */
+const LEFT_AXIS_PX = 120;
+const RIGHT_AXIS_PX = 56;
 /** Each hour of the band as a bar reaching back to the previous hour. */
 const BAND_BARS = uPlot.paths.bars?.({ size: [1, Infinity], align: -1 });
 
@@ -152,17 +163,18 @@ function makePlot(spec: PanelSpec, figure: HTMLElement, window: { fromMs: number
     },
     axes: [
       { scale: 'x' },
-      ...spec.axes.map((a): uPlot.Axis => ({
+      ...withRightSlot(spec.axes).map((a): uPlot.Axis => ({
         scale: a.scale,
         // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- AxisSpec.side
         side: a.side,
         label: a.label,
-        size: a.lanes ? 120 : 56,
+        size: a.side === 3 ? LEFT_AXIS_PX : RIGHT_AXIS_PX,
         grid: { show: a.side === 3 },
         ...(a.lanes && {
           splits: () => (a.lanes ?? []).map((_, i) => i),
           values: (_u: uPlot, splits: number[]) => splits.map((i) => a.lanes?.[i] ?? ''),
         }),
+        ...(a.blank && { values: () => [], ticks: { show: false } }),
       })),
     ],
     series: [{}, ...spec.series.map(seriesOptions)],
@@ -530,8 +542,9 @@ function bandPanel(hours: readonly BandHour[]): PanelSpec {
       kind: 'band' as const,
       points: hours
         .filter((h) => h.state === state)
+        // Plotted at the end of its hour (the last, partial hour too): every bar one hour wide.
         .map((h) => ({
-          ms: h.ms,
+          ms: Math.ceil(h.ms / HOUR_MS) * HOUR_MS,
           y: 1,
           text: `${BAND_LABELS[state]} as of ${formatTime(h.ms)}: ${h.basis}`,
         })),

@@ -1,44 +1,14 @@
 /**
- * Reads the patient's data over FHIR with the launched fhirclient Client, with the CDS service's
- * own searches (its prefetch templates: the same code lists), widened to the view's look-back and
- * paged through. Each resource is narrowed and checked to belong to the patient by the service's
- * own boundary functions (src/fhir/narrow-resources.ts, patient-reference.ts) before the core
- * sees it; what is not used is counted, as on the card.
+ * Reads the patient's data over FHIR with the launched fhirclient Client: the searches of
+ * fhir-searches.ts, paged through (at most VIEW.maxPages pages each, a cut-off reported as on the
+ * card), then assembled into the PatientData the core reads.
  */
 import type Client from 'fhirclient/lib/Client';
-import type { Bundle, FhirResource } from 'fhir/r4';
-import { PREFETCH_KEYS, type PrefetchKeyName } from '../../../src/cds-hooks/crs-sentinel-service.js';
-import { isNarrowedResourceType, resourceProblem } from '../../../src/fhir/narrow-resources.js';
-import { belongsToPatient } from '../../../src/fhir/patient-reference.js';
-import {
-  emptyPatientData,
-  type DataSetName,
-  type PatientData,
-} from '../../../src/rules/crs-sentinel/patient-data.js';
+import type { Bundle } from 'fhir/r4';
+import type { PrefetchKeys } from '../../../src/cds-hooks/crs-sentinel-service.js';
+import { assemble, searchUrls } from './fhir-searches.js';
+import type { PatientData } from '../../../src/rules/crs-sentinel/patient-data.js';
 import { VIEW } from './view-settings.js';
-
-/** The date search parameter of each windowed search (the rest are small and read whole). */
-const DATE_PARAMETER: Partial<Record<PrefetchKeyName, string>> = {
-  vitals: 'date',
-  labs: 'date',
-  medicationAdministrations: 'effective-time',
-};
-
-/** The search URLs (relative to the FHIR base) for a patient since `sinceIso`. */
-export function searchUrls(patientId: string, sinceIso: string): { key: PrefetchKeyName; url: string }[] {
-  return (Object.keys(PREFETCH_KEYS) as PrefetchKeyName[]).map((key) => {
-    const template = PREFETCH_KEYS[key].template.replaceAll(
-      '{{context.patientId}}',
-      encodeURIComponent(patientId),
-    );
-    const date = DATE_PARAMETER[key];
-    const widened = template.replace(/_count=\d+/, `_count=${VIEW.pageSize}`);
-    return {
-      key,
-      url: date === undefined ? widened : `${widened}&${date}=ge${encodeURIComponent(sinceIso)}`,
-    };
-  });
-}
 
 export interface LoadedData {
   data: PatientData;
@@ -50,10 +20,11 @@ export async function loadPatientData(
   client: Client,
   patientId: string,
   sinceIso: string,
+  keys: PrefetchKeys,
 ): Promise<LoadedData> {
   let requests = 0;
   const results = await Promise.all(
-    searchUrls(patientId, sinceIso).map(async ({ key, url }) => {
+    searchUrls(patientId, sinceIso, keys).map(async ({ key, url }) => {
       const resources: unknown[] = [];
       let pages = 0;
       let truncated = false;
@@ -76,74 +47,4 @@ export async function loadPatientData(
     }),
   );
   return { data: assemble(results, patientId), requests };
-}
-
-/** Narrowed, the patient's own, one of each (pages and searches overlap), into their data sets. */
-export function assemble(
-  results: readonly { key: PrefetchKeyName; resources: readonly unknown[]; truncated: boolean }[],
-  patientId: string,
-): PatientData {
-  const data = emptyPatientData();
-  const seen = new Set<string>();
-  const unused = new Map<string, PatientData['unused'][number]>();
-  const count = (resourceType: string, reason: PatientData['unused'][number]['reason'], detail?: string) => {
-    const item = unused.get(`${resourceType}/${reason}`);
-    if (item) item.count++;
-    else
-      unused.set(`${resourceType}/${reason}`, {
-        resourceType,
-        reason,
-        count: 1,
-        ...(detail !== undefined && { detail }),
-      });
-  };
-  for (const { key, resources, truncated } of results) {
-    const dataSet = PREFETCH_KEYS[key].dataSet;
-    if (truncated && !data.truncated.includes(dataSet)) data.truncated.push(dataSet);
-    for (const resource of resources) {
-      const type = (resource as { resourceType?: unknown }).resourceType;
-      if (!isNarrowedResourceType(type)) continue;
-      const id = (resource as { id?: unknown }).id;
-      if (typeof id === 'string' && seen.has(`${type}/${id}`)) continue;
-      if (typeof id === 'string') seen.add(`${type}/${id}`);
-      const problem = resourceProblem(type, resource);
-      if (problem !== undefined) {
-        count(type, 'malformed', problem);
-        continue;
-      }
-      const owner = belongsToPatient(type, resource as { id?: unknown; subject?: unknown }, patientId);
-      if (owner !== 'yes') count(type, owner);
-      else place(data, dataSet, resource as FhirResource);
-    }
-  }
-  data.unused = [...unused.values()];
-  return data;
-}
-
-function place(data: PatientData, dataSet: DataSetName, resource: FhirResource): void {
-  switch (resource.resourceType) {
-    case 'Patient':
-      data.patient = resource;
-      return;
-    case 'Observation':
-      (dataSet === 'labs' ? data.labs : data.vitals).push(resource);
-      return;
-    case 'MedicationAdministration':
-      data.medicationAdministrations.push(resource);
-      return;
-    case 'Medication':
-      data.medications.push(resource);
-      return;
-    case 'Condition':
-      data.conditions.push(resource);
-      return;
-    case 'Procedure':
-      data.procedures.push(resource);
-      return;
-    case 'Encounter':
-      data.encounters.push(resource);
-      return;
-    default:
-      return;
-  }
 }

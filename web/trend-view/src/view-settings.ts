@@ -13,5 +13,5 @@ export const VIEW = {
   /** Pages fhirclient follows per search (bounded memory on a busy chart). */
   maxPages: 40,
   /** Page size asked of the FHIR server. */
-  pageSize: 500,
+  pageSize: 1000,
 } as const;
