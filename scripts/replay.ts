@@ -40,7 +40,8 @@ if (flags.help) {
   process.exit(0);
 }
 
-const cardsDir = fileURLToPath(new URL('../../cards', import.meta.url));
+// The card templates the service uses: CARDS_DIR as for the service, else the package's cards/.
+const cardsDir = process.env.CARDS_DIR ?? fileURLToPath(new URL('../../cards', import.meta.url));
 
 try {
   const command = parseReplayFlags(flags, cardsDir);

@@ -20,7 +20,7 @@ import { resolvePolicyConfig, type PolicyConfig } from './governance/policy-conf
 import { defaultTrendViewDir, trendViewLaunchUrl } from './http/trend-view-app.js';
 import { createPatientIdHasher, type Logger } from './logging/logger.js';
 import { resolveRuleConfig, type CrsRuleConfig } from './rules/crs-sentinel/rule-config.js';
-import { loadCodeIndex } from './config/value-sets.js';
+import { loadCodeLists } from './config/value-sets.js';
 import type { RequestAuthenticator } from './service/request-authenticator.js';
 import { NO_METRICS, type ServiceMetrics } from './metrics/service-metrics.js';
 import type { Stores } from './storage/governance-store.js';
@@ -42,7 +42,7 @@ export function composeDependencies(
   metrics: ServiceMetrics = NO_METRICS,
 ): AppDeps {
   checkDataDir(config.dataDir);
-  const codes = loadCodeIndex(config.siteValueSetsPath);
+  const { codes, siteValueSets } = loadCodeLists(config.siteValueSetsPath);
   return {
     logger,
     publicBaseUrl: config.publicBaseUrl,
@@ -82,6 +82,12 @@ export function composeDependencies(
     isAcceptingWork,
     metrics,
     trendViewDir: defaultTrendViewDir(),
+    // Checked by ruleConfig above; published as they are for the app's own resolveRuleConfig.
+    trendViewRules: {
+      rules: readOptionalJson(config.rulesConfigPath, 'RULES_CONFIG') ?? null,
+      siteCodes: readOptionalJson(config.siteCodesPath, 'SITE_CODES') ?? null,
+      valueSets: siteValueSets,
+    },
   };
 }
 

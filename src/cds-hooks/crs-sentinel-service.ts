@@ -9,40 +9,35 @@
  * search that hits the page limit is reported as truncated on the card, never read as normal.
  */
 import type { DataSetName } from '../rules/crs-sentinel/patient-data.js';
-import {
-  BISPECIFICS,
-  CAR_T_PRODUCTS,
-  CULTURE_LOINC,
-  LOINC_OXYGEN_DEVICE,
-  LOINC_PANELS,
-  LOINC_READING_KIND,
-  SYSTEM,
-  type ReadingKind,
-} from '../rules/crs-sentinel/rule-tables.js';
+import { OBSERVATION_KINDS, type CodeIndex, type Coded } from '../rules/crs-sentinel/code-index.js';
+import { DEFAULT_CODE_INDEX } from '../rules/crs-sentinel/default-value-sets.js';
+import type { CrsRuleConfig } from '../rules/crs-sentinel/rule-config.js';
+import { SYSTEM, type ReadingKind } from '../rules/crs-sentinel/rule-tables.js';
 import { EMPTY_SITE_CODES, type SiteCodes } from '../rules/crs-sentinel/site-codes.js';
 
 export const CRS_SENTINEL_SERVICE_ID = 'crs-sentinel';
 export const PATIENT_VIEW_HOOK = 'patient-view';
 
 /**
- * The Observation codes to ask for come from the rules' own code table (rule-tables.ts) and the
- * site's own observation codes (SITE_CODES), so a code the rules learn is fetched too: lab kinds
+ * The Observation codes to ask for come from the rules' own code lists (the ValueSets of
+ * `valuesets/` and SITE_VALUESETS, through the CodeIndex) and the site's own observation codes
+ * (SITE_CODES), so a code the rules learn is fetched too: lab kinds
  * (and cultures) go to `labs`, body weight to `bodyWeight`, every other reading kind (with the BP
  * panels and the oxygen-device code) to `vitals`.
  */
 const LAB_KINDS: ReadonlySet<ReadingKind> = new Set(['lactate', 'il-6', 'crp', 'ferritin', 'wbc']);
 
-function observationTokens(keep: (kind: ReadingKind) => boolean, siteCodes: SiteCodes): string[] {
-  const loinc = Object.entries(LOINC_READING_KIND)
-    .filter(([, kind]) => keep(kind))
-    .map(([code]) => ({ system: SYSTEM.loinc, code }));
+function observationTokens(
+  keep: (kind: ReadingKind) => boolean,
+  siteCodes: SiteCodes,
+  codes: CodeIndex,
+): string[] {
+  const listed = OBSERVATION_KINDS.filter(keep).flatMap((kind) => codes.readingCodes(kind));
   const site = Object.entries(siteCodes.observations)
     .filter(([, kind]) => keep(kind))
     .map(([key]) => splitCodeKey(key));
-  return searchTokens([...loinc, ...site], siteCodes);
+  return searchTokens([...listed, ...site], siteCodes);
 }
-
-const loincCodes = (codes: readonly string[]) => codes.map((code) => ({ system: SYSTEM.loinc, code }));
 
 /** A site mapping's `system|code` key back into its parts (the system never holds a `|`). */
 function splitCodeKey(key: string): { system: string; code: string } {
@@ -55,7 +50,7 @@ function splitCodeKey(key: string): { system: string; code: string } {
  * site aliases to that system (SITE_CODES `systemAliases`): the rules read such a coding as the
  * standard one, so the search must ask for it as the EHR stores it.
  */
-function searchTokens(codings: readonly { system: string; code: string }[], siteCodes: SiteCodes): string[] {
+function searchTokens(codings: readonly Coded[], siteCodes: SiteCodes): string[] {
   const aliasesOf = new Map<string, string[]>();
   for (const [local, standard] of Object.entries(siteCodes.systemAliases)) {
     aliasesOf.set(standard, [...(aliasesOf.get(standard) ?? []), local]);
@@ -109,13 +104,15 @@ export function parseSearchTokens(value: string): SearchToken[] {
  * site's own medication codes mapped to one. Products charted by name only are found in the
  * general administrations search.
  */
-function therapyTokens(siteCodes: SiteCodes): string[] {
-  const agents = [...CAR_T_PRODUCTS, ...BISPECIFICS];
+function therapyTokens(siteCodes: SiteCodes, codes: CodeIndex): string[] {
+  const agents = codes.therapyConcepts;
   const ids = new Set(agents.map((a) => a.id));
   return searchTokens(
     [
       ...agents.flatMap((a) => a.rxnorm.map((code) => ({ system: SYSTEM.rxnorm, code }))),
-      ...agents.flatMap((a) => (a.procedureCodes ?? []).filter((c) => c.system === SYSTEM.hcpcs)),
+      // HCPCS and a site's own codes name a product on an administration; ICD-10-PCS and CPT
+      // codes are only ever on Procedures.
+      ...agents.flatMap((a) => (a.procedureCodes ?? []).filter((c) => !PROCEDURE_ONLY.has(c.system))),
       ...Object.entries(siteCodes.medications)
         .filter(([, concept]) => ids.has(concept))
         .map(([key]) => splitCodeKey(key)),
@@ -123,6 +120,8 @@ function therapyTokens(siteCodes: SiteCodes): string[] {
     siteCodes,
   );
 }
+
+const PROCEDURE_ONLY: ReadonlySet<string> = new Set([SYSTEM.icd10pcs, SYSTEM.cpt]);
 
 export interface PrefetchKey {
   /** The PatientData field the key's resources land in. */
@@ -144,19 +143,27 @@ export interface PrefetchKey {
 
 const PATIENT = '{{context.patientId}}';
 
-/** The prefetch keys for a site's code mapping, in the order the data layer reports them. */
-export function prefetchKeys(siteCodes: SiteCodes) {
-  const vitals = observationTokens((kind) => kind !== 'body-weight' && !LAB_KINDS.has(kind), siteCodes);
+/** The prefetch keys for the code lists and a site's code mapping, in the order the data layer reports them. */
+export function prefetchKeys(siteCodes: SiteCodes, codes: CodeIndex = DEFAULT_CODE_INDEX) {
+  const vitals = observationTokens(
+    (kind) => kind !== 'body-weight' && !LAB_KINDS.has(kind),
+    siteCodes,
+    codes,
+  );
   const labs = [
-    ...observationTokens((kind) => LAB_KINDS.has(kind), siteCodes),
-    ...searchTokens(loincCodes(CULTURE_LOINC), siteCodes),
+    ...observationTokens((kind) => LAB_KINDS.has(kind), siteCodes, codes),
+    ...searchTokens(codes.codes('body-fluid-cultures'), siteCodes),
   ];
-  const weight = observationTokens((kind) => kind === 'body-weight', siteCodes);
+  const weight = observationTokens((kind) => kind === 'body-weight', siteCodes, codes);
+  const panelsAndDevice = searchTokens(
+    [...codes.codes('blood-pressure-panels'), ...codes.codes('oxygen-delivery-observations')],
+    siteCodes,
+  );
   return {
     patient: { dataSet: 'patient', template: `Patient/${PATIENT}`, truncationMatters: true },
     vitals: {
       dataSet: 'vitals',
-      template: `Observation?patient=${PATIENT}&code=${[...vitals, ...searchTokens(loincCodes([...LOINC_PANELS, LOINC_OXYGEN_DEVICE]), siteCodes)].join(',')}&_sort=-date&_count=500`,
+      template: `Observation?patient=${PATIENT}&code=${[...vitals, ...panelsAndDevice].join(',')}&_sort=-date&_count=500`,
       truncationMatters: true,
     },
     // Weight is asked for alone, with a few older ones: a busy ICU chart can push the last weight
@@ -183,7 +190,7 @@ export function prefetchKeys(siteCodes: SiteCodes) {
     // push it off the page above.
     therapyAdministrations: {
       dataSet: 'medicationAdministrations',
-      template: `MedicationAdministration?patient=${PATIENT}&code=${therapyTokens(siteCodes).join(',')}&_sort=-effective-time&_count=50`,
+      template: `MedicationAdministration?patient=${PATIENT}&code=${therapyTokens(siteCodes, codes).join(',')}&_sort=-effective-time&_count=50`,
       truncationMatters: true,
       supplementary: true,
     },
@@ -213,18 +220,22 @@ export type PrefetchKeyName = keyof typeof PREFETCH_KEYS;
 export const PREFETCH_KEY_NAMES = Object.keys(PREFETCH_KEYS) as PrefetchKeyName[];
 export type PrefetchKeys = Record<PrefetchKeyName, PrefetchKey>;
 
-const keysBySite = new WeakMap<SiteCodes, PrefetchKeys>([[EMPTY_SITE_CODES, PREFETCH_KEYS]]);
+const keysByRules = new WeakMap<CodeIndex, WeakMap<SiteCodes, PrefetchKeys>>([
+  [DEFAULT_CODE_INDEX, new WeakMap([[EMPTY_SITE_CODES, PREFETCH_KEYS]])],
+]);
 
 /**
- * The prefetch keys of the running service's site mapping (built once per mapping): discovery
- * publishes them and the FHIR fallback searches with them, so a site code mapped in SITE_CODES is
- * both asked of the EHR and fetched when the EHR did not prefetch.
+ * The prefetch keys of the running service's code lists and site mapping (built once per pair):
+ * discovery publishes them and the FHIR fallback searches with them, so a site code (SITE_CODES or
+ * SITE_VALUESETS) is both asked of the EHR and fetched when the EHR did not prefetch.
  */
-export function prefetchKeysFor(siteCodes: SiteCodes): PrefetchKeys {
-  let keys = keysBySite.get(siteCodes);
+export function prefetchKeysFor(rules: Pick<CrsRuleConfig, 'siteCodes' | 'codes'>): PrefetchKeys {
+  const bySite = keysByRules.get(rules.codes) ?? new WeakMap<SiteCodes, PrefetchKeys>();
+  keysByRules.set(rules.codes, bySite);
+  let keys = bySite.get(rules.siteCodes);
   if (!keys) {
-    keys = prefetchKeys(siteCodes);
-    keysBySite.set(siteCodes, keys);
+    keys = prefetchKeys(rules.siteCodes, rules.codes);
+    bySite.set(rules.siteCodes, keys);
   }
   return keys;
 }

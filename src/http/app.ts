@@ -29,7 +29,7 @@ import { createErrorHandler, malformedPath } from './error-handler.js';
 import { httpMetrics } from './http-metrics.js';
 import { addLogFacts, requestLogging } from './request-logging.js';
 import { jsonBody, parseByteLimit } from './request-body.js';
-import { TREND_VIEW_PATH, trendViewRouter } from './trend-view-app.js';
+import { TREND_VIEW_PATH, trendViewRouter, type SiteRuleFiles } from './trend-view-app.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -47,6 +47,8 @@ export interface AppDeps {
   metrics?: ServiceMetrics;
   /** The built CRS trend view (SMART app), served under /app/ when set. */
   trendViewDir?: string;
+  /** The site's RULES_CONFIG and SITE_CODES as read at start, published to the trend view. */
+  trendViewRules?: SiteRuleFiles;
 }
 
 export function createApp(deps: AppDeps) {
@@ -97,12 +99,13 @@ export function createApp(deps: AppDeps) {
     })
     .all(methodNotAllowed(GET));
 
-  if (deps.trendViewDir !== undefined) app.use(TREND_VIEW_PATH, trendViewRouter(deps.trendViewDir));
+  if (deps.trendViewDir !== undefined)
+    app.use(TREND_VIEW_PATH, trendViewRouter(deps.trendViewDir, deps.trendViewRules));
 
   const json = jsonBody(bodyLimitBytes);
   const authenticate = authentication(deps);
   // The site's own codes (SITE_CODES) are in the templates the EHR is asked to prefetch.
-  const discovery = { services: [crsSentinelService(prefetchKeysFor(deps.patientView.rules.siteCodes))] };
+  const discovery = { services: [crsSentinelService(prefetchKeysFor(deps.patientView.rules))] };
 
   app
     .route('/cds-services')

@@ -30,8 +30,32 @@ export function standaloneLaunchUrl(publicBaseUrl: string, fhirBaseUrl: string, 
   return `${trendViewLaunchUrl(publicBaseUrl)}?${query.toString()}`;
 }
 
-export function trendViewRouter(dir: string): Router {
+/**
+ * The site's rule files as the service read them at start (RULES_CONFIG, SITE_CODES; null when
+ * unset): published as /app/rules.json so the app grades with the service's rules (thresholds and
+ * codes only, no patient data).
+ */
+export interface SiteRuleFiles {
+  rules: unknown;
+  siteCodes: unknown;
+  /** The site's own ValueSets (SITE_VALUESETS), as validated at start. */
+  valueSets?: readonly unknown[];
+}
+
+export function trendViewRouter(
+  dir: string,
+  siteRules: SiteRuleFiles = { rules: null, siteCodes: null },
+): Router {
   const router = express.Router();
+  router.get('/rules.json', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-cache');
+    const valueSets = siteRules.valueSets ?? [];
+    res.json({
+      rules: siteRules.rules ?? null,
+      siteCodes: siteRules.siteCodes ?? null,
+      ...(valueSets.length === 0 ? {} : { valueSets }),
+    });
+  });
   router.use(
     express.static(dir, {
       index: 'index.html',

@@ -5,6 +5,7 @@
  * recognition, so a reading the engine ignores (implausible, unknown unit) is no event either.
  */
 import { z } from 'zod';
+import type { CodeIndex } from '../rules/crs-sentinel/code-index.js';
 import { medicationEvents } from '../rules/crs-sentinel/medication-events.js';
 import { normalizeObservations, type Reading } from '../rules/crs-sentinel/normalize-observations.js';
 import type { PatientData } from '../rules/crs-sentinel/patient-data.js';
@@ -111,12 +112,13 @@ export function eventOccurrences(
   data: PatientData,
   definitions: readonly ReferenceEventDefinition[],
   siteCodes: SiteCodes,
+  codes: CodeIndex,
 ): EventOccurrence[] {
   const readings = definitions.some((d) => d.type === 'reading')
-    ? normalizeObservations(data.vitals.concat(data.labs), siteCodes).readings
+    ? normalizeObservations(data.vitals.concat(data.labs), siteCodes, codes).readings
     : [];
   const medications = definitions.some((d) => d.type === 'medication-start')
-    ? medicationEvents(data, new Date(END_OF_TIME_MS), siteCodes)
+    ? medicationEvents(data, new Date(END_OF_TIME_MS), siteCodes, codes)
     : [];
   const out: EventOccurrence[] = [];
   for (const d of definitions) {

@@ -108,7 +108,7 @@ export function replayPatient(
   const lookBackMs = ruleLookBackMs(options.rules);
   const whole = dataAt(timeline, END_OF_TIME_MS, Number.POSITIVE_INFINITY);
   const stays = staysOf(timeline.encounters, lastKnownMs(timeline), options);
-  const occurrences = eventOccurrences(whole, options.events, options.rules.siteCodes);
+  const occurrences = eventOccurrences(whole, options.events, options.rules.siteCodes, options.rules.codes);
   const decisions: Decision[] = [];
   const dataGapSteps: Record<string, number> = {};
   const stayResults: StayReplay[] = [];
@@ -269,7 +269,7 @@ function codedSepsis(timeline: PatientTimeline, stay: Stay, rules: CrsRuleConfig
     (c) =>
       c.resource.encounter?.reference !== undefined &&
       overlapping.has(c.resource.encounter.reference) &&
-      sepsisCoding(c.resource, rules.siteCodes) !== undefined,
+      sepsisCoding(c.resource, rules.siteCodes, rules.codes) !== undefined,
   );
 }
 
@@ -280,12 +280,12 @@ function plotSeries(
 ): PlotSeries {
   const inStay = (ms: number) => stays.some((s) => ms >= s.startMs && ms <= s.endMs);
   const readings: [number, string, number][] = [];
-  for (const r of normalizeObservations(whole.vitals, rules.siteCodes).readings) {
+  for (const r of normalizeObservations(whole.vitals, rules.siteCodes, rules.codes).readings) {
     const ms = Date.parse(r.time);
     if (PLOT_KINDS.includes(r.kind) && inStay(ms)) readings.push([ms, r.kind, r.value]);
   }
   const infusions: [number, number, string][] = [];
-  for (const m of medicationEvents(whole, new Date(END_OF_TIME_MS), rules.siteCodes)) {
+  for (const m of medicationEvents(whole, new Date(END_OF_TIME_MS), rules.siteCodes, rules.codes)) {
     if (!m.infusion || !PLOT_INFUSION_CLASSES.has(m.medicationClass)) continue;
     const start = Date.parse(m.start);
     const end = m.end === undefined ? start : Date.parse(m.end);

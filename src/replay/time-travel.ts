@@ -27,13 +27,14 @@ export function firstAfter<T>(list: readonly Dated<T>[], ms: number): number {
   return lo;
 }
 
+/** The resources of a sorted list, in the same order, built once per list (slices are cheap). */
+const resourcesOf = new WeakMap<readonly Dated<unknown>[], unknown[]>();
+
 /** Resources known in [fromMs, nowMs] (a sorted slice: no scan of the whole history). */
 function knownBetween<T>(list: readonly Dated<T>[], fromMs: number, nowMs: number): T[] {
-  const start = firstAfter(list, fromMs - 1);
-  const end = firstAfter(list, nowMs);
-  const out: T[] = [];
-  for (let i = start; i < end; i++) out.push((list[i] as Dated<T>).resource);
-  return out;
+  let resources = resourcesOf.get(list) as T[] | undefined;
+  if (!resources) resourcesOf.set(list, (resources = list.map((d) => d.resource)));
+  return resources.slice(firstAfter(list, fromMs - 1), firstAfter(list, nowMs));
 }
 
 /** Periods started by now and not ended before the horizon, as seen at now. */

@@ -76,7 +76,7 @@ export async function handlePatientView(
       ...(deps.onFhirRequest ? { onFhirRequest: deps.onFhirRequest } : {}),
       horizon: new Date(now.getTime() - ruleLookBackMs(deps.rules)),
     },
-    prefetchKeysFor(deps.rules.siteCodes),
+    prefetchKeysFor(deps.rules),
   );
   const unused = unusedCounts(gathered.data);
   if (unused !== undefined && !hasUsableData(gathered.data)) {

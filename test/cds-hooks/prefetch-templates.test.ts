@@ -9,6 +9,7 @@ import {
   PREFETCH_KEYS,
   prefetchKeysFor,
 } from '../../src/cds-hooks/crs-sentinel-service.js';
+import { DEFAULT_CODE_INDEX } from '../../src/rules/crs-sentinel/default-value-sets.js';
 import { EMPTY_SITE_CODES, parseSiteCodes } from '../../src/rules/crs-sentinel/site-codes.js';
 
 const codesOf = (template: string) =>
@@ -29,11 +30,11 @@ const site = parseSiteCodes({
 });
 
 describe('prefetchKeysFor', () => {
-  const keys = prefetchKeysFor(site);
+  const keys = prefetchKeysFor({ siteCodes: site, codes: DEFAULT_CODE_INDEX });
 
   it('is the built-in templates for no mapping, and built once per mapping', () => {
-    expect(prefetchKeysFor(EMPTY_SITE_CODES)).toBe(PREFETCH_KEYS);
-    expect(prefetchKeysFor(site)).toBe(keys);
+    expect(prefetchKeysFor({ siteCodes: EMPTY_SITE_CODES, codes: DEFAULT_CODE_INDEX })).toBe(PREFETCH_KEYS);
+    expect(prefetchKeysFor({ siteCodes: site, codes: DEFAULT_CODE_INDEX })).toBe(keys);
   });
 
   it('puts each site observation code in the search of its kind', () => {

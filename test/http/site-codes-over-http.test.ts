@@ -1,11 +1,12 @@
 /**
- * A site's own observation codes (SITE_CODES) reach the EHR and the FHIR server (issue 9, section
- * 2): the service is composed from its environment with a SITE_CODES file that maps a local
+ * A site's own observation codes (SITE_CODES, or a SITE_VALUESETS ValueSet) reach the EHR and the
+ * FHIR server (issue 9, sections 2 and 4): the service is composed from its environment with a
+ * SITE_CODES file, or a folder with a ValueSet extending the temperature list, with a local
  * temperature code; discovery asks for that code, and a patient whose every temperature is charted
  * only under it gets the same card through prefetch (built from the published templates) and
  * through the FHIR fallback (the test FHIR server filters searches by code, as a real one does).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Bundle, FhirResource, Observation } from 'fhir/r4';
@@ -106,14 +107,47 @@ function prefetchFor(published: CdsServiceDefinition) {
   return bundleToPrefetch(bundle, { templates: published.prefetch });
 }
 
-describe('SITE_CODES observation codes reach discovery, prefetch and the FHIR fallback', () => {
+function siteValueSets(): string {
+  const dir = path.join(tmp, 'valuesets');
+  mkdirSync(dir, { recursive: true });
+  const valueSet = {
+    resourceType: 'ValueSet',
+    url: 'https://crs-sentinel.org/fhir/ValueSet/observations-temperature',
+    name: 'TestHospitalTemperature',
+    title: 'Test hospital temperature codes',
+    status: 'active',
+    description: 'The flowsheet row the test hospital charts core temperature under.',
+    compose: { include: [{ system: LOCAL_TEMPERATURE.system, concept: [{ code: LOCAL_TEMPERATURE.code }] }] },
+  };
+  writeFileSync(path.join(dir, 'temperature.json'), JSON.stringify(valueSet));
+  return dir;
+}
+
+const SITES: [string, () => Record<string, string>][] = [
+  ['SITE_CODES', () => ({ SITE_CODES: siteCodesFile() })],
+  ['SITE_VALUESETS', () => ({ SITE_VALUESETS: siteValueSets() })],
+];
+
+describe('the trend view grades with the same code lists', () => {
+  it("GET /app/rules.json carries the site's ValueSets, as validated at start", async () => {
+    const res = await request(service({ SITE_VALUESETS: siteValueSets() }))
+      .get('/app/rules.json')
+      .expect(200);
+    const body = res.body as { valueSets?: { url: string }[] };
+    expect(body.valueSets?.map((v) => v.url)).toEqual([
+      'https://crs-sentinel.org/fhir/ValueSet/observations-temperature',
+    ]);
+  });
+});
+
+describe.each(SITES)('%s: the local code reaches discovery, prefetch and the FHIR fallback', (_, siteEnv) => {
   it('the fixture really charts its temperatures under the local code only', () => {
     expect(recoded.length).toBeGreaterThan(3);
     expect(resources.some((r) => r.resourceType === 'Observation' && isTemperature(r))).toBe(false);
   });
 
   it('discovery asks for the local code in the vitals template, escaped for FHIR search and the URL', async () => {
-    const published = await discovery(service({ SITE_CODES: siteCodesFile() }));
+    const published = await discovery(service(siteEnv()));
     const vitals = published.prefetch.vitals ?? '';
     const code = new URLSearchParams(vitals.split('?')[1]).get('code') ?? '';
     expect(parseSearchTokens(code)).toContainEqual(LOCAL_TEMPERATURE);
@@ -123,7 +157,7 @@ describe('SITE_CODES observation codes reach discovery, prefetch and the FHIR fa
   });
 
   it('through prefetch built from the published templates: the fixture answer', async () => {
-    const app = service({ SITE_CODES: siteCodesFile() });
+    const app = service(siteEnv());
     const prefetch = prefetchFor(await discovery(app));
     const vitals = prefetch.vitals as Bundle;
     expect(vitals.entry?.filter((e) => e.resource?.id?.includes('-temp-'))).toHaveLength(recoded.length);
@@ -133,8 +167,8 @@ describe('SITE_CODES observation codes reach discovery, prefetch and the FHIR fa
   });
 
   it('through the FHIR fallback: the searches carry the local code, and the same card comes back', async () => {
-    const app = service({ SITE_CODES: siteCodesFile() });
-    const viaPrefetch = await hook(service({ SITE_CODES: siteCodesFile() }), {
+    const app = service(siteEnv());
+    const viaPrefetch = await hook(service(siteEnv()), {
       prefetch: prefetchFor(await discovery(app)),
     });
     fhir.requests.length = 0;

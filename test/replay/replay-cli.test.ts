@@ -17,27 +17,44 @@ interface Run {
   stderr: string;
 }
 
+/**
+ * A private build (dist/replay-cli-test), not dist/ itself: another test file rebuilds dist/ while
+ * this one runs, and a child must never load a file that is being rewritten.
+ */
+const BUILD = 'dist/replay-cli-test';
+
 function run(command: string, args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(command, args, { cwd: PACKAGE_ROOT, timeout: 60_000 }, (error, stdout, stderr) => {
+    const env = { ...process.env, CARDS_DIR: join(PACKAGE_ROOT, 'cards') };
+    execFile(command, args, { cwd: PACKAGE_ROOT, timeout: 60_000, env }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
       resolve({ code, stdout, stderr });
     });
   });
 }
 
-const replay = (...args: string[]) => run('node', ['dist/scripts/replay.js', ...args]);
+const replay = (...args: string[]) => run('node', [`${BUILD}/scripts/replay.js`, ...args]);
 const work = mkdtempSync(join(tmpdir(), 'crs-replay-cli-'));
 const exportDir = writeExport(cartAndQuietPatients(), { 'Condition.ndjson': ['not json'] });
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
 
 beforeAll(async () => {
-  const built = await run('npx', ['tsc', '-b', 'tsconfig.build.json']);
+  rmSync(join(PACKAGE_ROOT, BUILD), { recursive: true, force: true });
+  const built = await run('npx', [
+    'tsc',
+    '-p',
+    'tsconfig.build.json',
+    '--outDir',
+    BUILD,
+    '--incremental',
+    'false',
+  ]);
   expect(built.stderr + built.stdout).toBe('');
 }, 120_000);
 afterAll(() => {
   rmSync(work, { recursive: true, force: true });
   rmSync(exportDir, { recursive: true, force: true });
+  rmSync(join(PACKAGE_ROOT, BUILD), { recursive: true, force: true });
 });
 
 describe('npm run replay / replay-merge', () => {
@@ -86,7 +103,7 @@ describe('npm run replay / replay-merge', () => {
       expect(shard.code).toBe(0);
     }
     const merge = await run('node', [
-      'dist/scripts/replay-merge.js',
+      `${BUILD}/scripts/replay-merge.js`,
       join(work, 'shard1'),
       join(work, 'shard2'),
       '--out',

@@ -33,7 +33,7 @@ describe('medicationEvents', () => {
       medications,
       medicationAdministrations: [admin({ reference: 'Medication/mix' }, 4, { id: 'ma1', untilHoursAgo: 1 })],
     });
-    expect(medicationEvents(data, NOW, rules.siteCodes)).toEqual([
+    expect(medicationEvents(data, NOW, rules.siteCodes, rules.codes)).toEqual([
       {
         conceptId: 'norepinephrine',
         name: 'norepinephrine',
@@ -59,7 +59,10 @@ describe('medicationEvents', () => {
       ],
     });
     expect(
-      medicationEvents(data, NOW, DEFAULT_RULE_CONFIG.siteCodes).map((e) => [e.resourceId, e.conceptId]),
+      medicationEvents(data, NOW, DEFAULT_RULE_CONFIG.siteCodes, DEFAULT_RULE_CONFIG.codes).map((e) => [
+        e.resourceId,
+        e.conceptId,
+      ]),
     ).toEqual([['b', 'norepinephrine']]);
   });
 });
@@ -74,6 +77,7 @@ describe('supportingLabs', () => {
         obs('2524-7', 3.4, 'mmol/L', 1, { id: 'lac' }),
       ],
       DEFAULT_RULE_CONFIG.siteCodes,
+      DEFAULT_RULE_CONFIG.codes,
     ).readings;
     const labs = supportingLabs({
       readings,

@@ -47,7 +47,7 @@ function vitalTimes(data: PatientData): number[] {
 function episodeNow(data: PatientData): Date {
   const lastVital = vitalTimes(data).pop() ?? 0;
   const farFuture = new Date(lastVital + 365 * 24 * HOUR);
-  const firstPressor = medicationEvents(data, farFuture, rules.siteCodes)
+  const firstPressor = medicationEvents(data, farFuture, rules.siteCodes, rules.codes)
     .filter((e) => e.medicationClass === 'vasopressor')
     .map((e) => Date.parse(e.start))
     .filter((t) => t >= lastVital - 24 * HOUR && t <= lastVital + 24 * HOUR)[0];
@@ -154,7 +154,7 @@ describe.skipIf(!hasData)(
           expect(assessment.therapy).toEqual([]);
         }
         // Every °F-labelled temperature below 77 (25 °C) is reported as implausible, never a reading.
-        const normalized = normalizeObservations(data.vitals, rules.siteCodes);
+        const normalized = normalizeObservations(data.vitals, rules.siteCodes, rules.codes);
         for (const r of normalized.readings.filter((x) => x.kind === 'temperature')) {
           expect(r.value).toBeGreaterThanOrEqual(25);
         }

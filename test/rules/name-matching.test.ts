@@ -7,12 +7,10 @@ import type { CodeableConcept } from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
 import { containsName, normaliseText } from '../../src/rules/crs-sentinel/fhir-values.js';
 import { matchConcept } from '../../src/rules/crs-sentinel/medication-events.js';
-import {
-  ALL_MEDICATION_CONCEPTS,
-  BISPECIFICS,
-  CAR_T_PRODUCTS,
-} from '../../src/rules/crs-sentinel/rule-tables.js';
+import { DEFAULT_CODE_INDEX } from '../../src/rules/crs-sentinel/default-value-sets.js';
 import { EMPTY_SITE_CODES } from '../../src/rules/crs-sentinel/site-codes.js';
+
+const ALL_MEDICATION_CONCEPTS = DEFAULT_CODE_INDEX.medicationConcepts;
 
 /** The definition: every name of every concept against every text. */
 function byDefinition(texts: string[], among = ALL_MEDICATION_CONCEPTS): [string, string][] {
@@ -28,7 +26,10 @@ function byDefinition(texts: string[], among = ALL_MEDICATION_CONCEPTS): [string
 }
 
 function matched(concept: CodeableConcept, among = ALL_MEDICATION_CONCEPTS): [string, string][] {
-  return matchConcept(concept, EMPTY_SITE_CODES, among).map((m) => [m.concept.id, m.matchedOn]);
+  return matchConcept(concept, EMPTY_SITE_CODES, DEFAULT_CODE_INDEX, among).map((m) => [
+    m.concept.id,
+    m.matchedOn,
+  ]);
 }
 
 /** Deterministic PRNG (mulberry32). */
@@ -70,7 +71,7 @@ describe('matchConcept by name is containsName over every name', () => {
       const display = phrase();
       const concept: CodeableConcept = { text, coding: [{ system: 'urn:x', code: 'c', display }] };
       expect([text, display, matched(concept)]).toEqual([text, display, byDefinition([text, display])]);
-      const products = [...CAR_T_PRODUCTS, ...BISPECIFICS];
+      const products = DEFAULT_CODE_INDEX.therapyConcepts;
       expect(matched({ text }, products)).toEqual(byDefinition([text], products));
     }
   });

@@ -4,6 +4,7 @@ import {
   normalizeObservations,
   type NormalizedObservations,
 } from '../../src/rules/crs-sentinel/normalize-observations.js';
+import { DEFAULT_CODE_INDEX } from '../../src/rules/crs-sentinel/default-value-sets.js';
 import { EMPTY_SITE_CODES } from '../../src/rules/crs-sentinel/site-codes.js';
 import { ago, bp, device, LOINC, loinc, obs, quantity, spo2, temp } from './helpers/fhir-builders.js';
 
@@ -296,6 +297,6 @@ const cases: { name: string; input: Observation[]; expected: NormalizedObservati
 
 describe('normalizeObservations', () => {
   it.each(cases)('$name', ({ input, expected }) => {
-    expect(normalizeObservations(input, EMPTY_SITE_CODES)).toEqual(expected);
+    expect(normalizeObservations(input, EMPTY_SITE_CODES, DEFAULT_CODE_INDEX)).toEqual(expected);
   });
 });

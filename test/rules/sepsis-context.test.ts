@@ -237,11 +237,11 @@ describe('findSepsisContext', () => {
       vitals: c.vitals ?? [],
       medicationAdministrations: c.meds ?? [],
     });
-    const recent = normalizeObservations(data.vitals, rules.siteCodes).readings;
+    const recent = normalizeObservations(data.vitals, rules.siteCodes, rules.codes).readings;
     const found = findSepsisContext({
       conditions: data.conditions,
       encounters: data.encounters,
-      events: medicationEvents(data, NOW, rules.siteCodes),
+      events: medicationEvents(data, NOW, rules.siteCodes, rules.codes),
       recent,
       cultures: data.vitals
         .filter((o) => o.id?.startsWith('culture'))

@@ -132,14 +132,14 @@ const cases: {
 
 describe('findTherapyContexts', () => {
   it.each(cases)('$name', ({ data, expected }) => {
-    const events = medicationEvents(data, NOW, DEFAULT_RULE_CONFIG.siteCodes);
+    const events = medicationEvents(data, NOW, DEFAULT_RULE_CONFIG.siteCodes, DEFAULT_RULE_CONFIG.codes);
     expect(findTherapyContexts(events, NOW, DEFAULT_RULE_CONFIG)).toMatchObject(expected);
   });
 
   it('windows are configurable: CAR-T high attention shortened to 7 days', () => {
     const rules = resolveRuleConfig({ carT: { highAttentionDays: 7 } });
     const data = patientData({ medicationAdministrations: [admin(AXI_CEL, 10 * 24)] });
-    const found = findTherapyContexts(medicationEvents(data, NOW, rules.siteCodes), NOW, rules);
+    const found = findTherapyContexts(medicationEvents(data, NOW, rules.siteCodes, rules.codes), NOW, rules);
     expect(found).toMatchObject({
       contexts: [
         {

@@ -6,10 +6,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Observation } from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/config/load-config.js';
 import {
   agentsOf,
+  buildCodeIndex,
   CODE_LIST_NAMES,
   codeListOf,
   valueSetProblems,
@@ -24,6 +26,8 @@ import type {
   OxygenSupportClass,
   ReadingKind,
 } from '../../src/rules/crs-sentinel/rule-tables.js';
+import { normalizeObservations } from '../../src/rules/crs-sentinel/normalize-observations.js';
+import { EMPTY_SITE_CODES } from '../../src/rules/crs-sentinel/site-codes.js';
 import { parseValueSet, VALUE_SET_BASE } from '../../src/rules/crs-sentinel/value-set.js';
 
 const DIR = path.join(PACKAGE_ROOT, 'valuesets');
@@ -123,5 +127,55 @@ describe('every code and name the rules used before is in the index', () => {
     expect(codes.has('sepsis-diagnoses', 'http://hl7.org/fhir/sid/icd-10-cm', 'R65.2')).toBe(false);
     expect(codes.has('sepsis-diagnoses', 'http://hl7.org/fhir/sid/icd-9-cm', 'A41.9')).toBe(false);
     expect(codes.cellTherapyDiagnosis('http://hl7.org/fhir/sid/icd-10-cm', 'D89.832')).toBe('crs');
+  });
+});
+
+describe('the rules read the lists through the index', () => {
+  const SNOMED = 'http://snomed.info/sct';
+  const deviceObservation = (coding: { system: string; code: string }): Observation => ({
+    resourceType: 'Observation',
+    id: 'device-1',
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '107117-4' }] },
+    effectiveDateTime: '2025-01-15T10:00:00Z',
+    valueCodeableConcept: { coding: [coding] },
+  });
+
+  it('an oxygen device coded only in SNOMED CT (no display, no text) is classified by its code', () => {
+    const { devices, ignored } = normalizeObservations(
+      [deviceObservation({ system: SNOMED, code: '426854004' })],
+      EMPTY_SITE_CODES,
+      codes,
+    );
+    expect(ignored).toEqual([]);
+    expect(devices.map((d) => d.supportClass)).toEqual(['high-flow']);
+  });
+
+  it("a site's ValueSet adds a local observation code the rules then read", () => {
+    const LOCAL = 'urn:oid:1.2.840.99999.3';
+    const site = buildCodeIndex([
+      ...BUILT_IN_VALUE_SETS,
+      parseValueSet({
+        resourceType: 'ValueSet',
+        url: `${VALUE_SET_BASE}observations-temperature`,
+        name: 'SiteTemperature',
+        title: 'Site temperature codes',
+        status: 'active',
+        description: 'The test hospital flowsheet row for core temperature.',
+        compose: { include: [{ system: LOCAL, concept: [{ code: 'TCORE' }] }] },
+      }),
+    ]);
+    const temperature: Observation = {
+      resourceType: 'Observation',
+      id: 't-1',
+      status: 'final',
+      code: { coding: [{ system: LOCAL, code: 'TCORE' }] },
+      effectiveDateTime: '2025-01-15T10:00:00Z',
+      valueQuantity: { value: 39.2, unit: 'Cel', system: 'http://unitsofmeasure.org', code: 'Cel' },
+    };
+    expect(normalizeObservations([temperature], EMPTY_SITE_CODES, codes).readings).toEqual([]);
+    expect(normalizeObservations([temperature], EMPTY_SITE_CODES, site).readings).toMatchObject([
+      { kind: 'temperature', value: 39.2 },
+    ]);
   });
 });

@@ -96,6 +96,7 @@ describe.skipIf(skip)('the CRS trend view in Chromium', () => {
   it.each(STORIES)('$patientId: $story', async ({ patientId, lastState, states, panels }) => {
     const { page, errors } = await openView(standalone(patientId), patientId);
     expect(errors).toEqual([]);
+    expect(await page.textContent('#status')).toContain("the service's rules");
     expect(await page.getAttribute('figure[data-panel="grade-band"]', 'data-last-state')).toBe(lastState);
     const band = await panelSeries(page, 'grade-band');
     const { BAND_LABELS } = await import('../../web/trend-view/src/palette.js');

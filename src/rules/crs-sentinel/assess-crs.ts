@@ -125,14 +125,15 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
   const { data, now, rules } = input;
   const nowMs = now.getTime();
   const windowStartMs = nowMs - rules.recentWindowHours * HOUR_MS;
-  const events = medicationEvents(data, now, rules.siteCodes);
-  const diagnoses = cellTherapyDiagnoses(data.conditions, rules.siteCodes, nowMs);
+  const events = medicationEvents(data, now, rules.siteCodes, rules.codes);
+  const diagnoses = cellTherapyDiagnoses(data.conditions, rules.siteCodes, rules.codes, nowMs);
   const therapy = findTherapyContexts(events, now, rules, diagnoses);
   const referenceTime = latestTherapyDose(therapy.contexts);
   const episodeStartMs = episodeStart(therapy.contexts, nowMs, rules);
   const observations = normalizeTimedObservations(
     data.vitals.concat(data.labs),
     rules.siteCodes,
+    rules.codes,
     readingHorizon(windowStartMs, referenceTime, episodeStartMs, nowMs, rules),
   );
   const inWindow = ({ ms }: Timed<unknown>): boolean =>
@@ -146,7 +147,7 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
     encounters: data.encounters,
     events,
     recent,
-    cultures: cultureTimes(data.labs.concat(data.vitals), rules.siteCodes),
+    cultures: cultureTimes(data.labs.concat(data.vitals), rules.siteCodes, rules.codes),
     age,
     therapyContext: therapy.contexts.length > 0,
     now,

@@ -6,7 +6,8 @@
  */
 import type { Condition } from 'fhir/r4';
 import { canonicalSystem, codingsOf, parseFhirTime } from './fhir-values.js';
-import { CELL_THERAPY_DIAGNOSIS_CODES, EXCLUDED_VERIFICATION_STATUSES } from './rule-tables.js';
+import type { CodeIndex } from './code-index.js';
+import { EXCLUDED_VERIFICATION_STATUSES } from './rule-tables.js';
 import type { SiteCodes } from './site-codes.js';
 
 export interface CellTherapyDiagnosis {
@@ -24,6 +25,7 @@ export interface CellTherapyDiagnosis {
 export function cellTherapyDiagnoses(
   conditions: readonly Condition[],
   siteCodes: SiteCodes,
+  codes: CodeIndex,
   nowMs: number,
 ): CellTherapyDiagnosis[] {
   const found: CellTherapyDiagnosis[] = [];
@@ -32,11 +34,8 @@ export function cellTherapyDiagnoses(
     for (const c of codingsOf(condition.code)) {
       const system = canonicalSystem(c.system, siteCodes);
       if (system === undefined || c.code === undefined) continue;
-      const bare = c.code.replace(/\./g, '').toUpperCase();
-      const entry = CELL_THERAPY_DIAGNOSIS_CODES.find(
-        (d) => d.system === system && (d.prefix ? bare.startsWith(d.code) : bare === d.code),
-      );
-      if (!entry) continue;
+      const kind = codes.cellTherapyDiagnosis(system, c.code);
+      if (!kind) continue;
       const ms =
         parseFhirTime(condition.onsetDateTime ?? condition.onsetPeriod?.start) ??
         parseFhirTime(condition.recordedDate);
@@ -45,8 +44,8 @@ export function cellTherapyDiagnoses(
         system,
         code: c.code,
         ...(c.display !== undefined && { display: c.display }),
-        crs: entry.kind === 'crs',
-        history: entry.kind === 'history',
+        crs: kind === 'crs',
+        history: kind === 'history',
         ...(ms !== undefined && { ms }),
       });
       break;

@@ -94,6 +94,12 @@ export const CODE_LISTS = {
 export type CodeListName = keyof typeof CODE_LISTS;
 export const CODE_LIST_NAMES = Object.keys(CODE_LISTS) as CodeListName[];
 
+/** The reading kinds of the observation lists, in list order. */
+export const OBSERVATION_KINDS: readonly ReadingKind[] = CODE_LIST_NAMES.flatMap((name) => {
+  const m: ListMeaning = CODE_LISTS[name];
+  return m.kind === 'observation' ? [m.readingKind] : [];
+});
+
 /** The list a ValueSet `url` is (undefined for a url no rule reads). */
 export function codeListOf(url: string): CodeListName | undefined {
   const name = url.startsWith(VALUE_SET_BASE) ? url.slice(VALUE_SET_BASE.length) : undefined;
@@ -118,6 +124,8 @@ export interface CodeIndex {
   /** Immune effector cell products and bispecifics (the therapy agents). */
   readonly therapyConcepts: readonly MedicationConcept[];
   readingKind(system: string, code: string): ReadingKind | undefined;
+  /** The listed codes that measure this kind (for search templates and quick pre-tests). */
+  readingCodes(kind: ReadingKind): readonly Coded[];
   oxygenDeviceClass(system: string, code: string): OxygenSupportClass | undefined;
   cellTherapyDiagnosis(system: string, code: string): CellTherapyDiagnosisKind | undefined;
   route(system: string, code: string): RouteKind | undefined;
@@ -206,6 +214,11 @@ export function buildCodeIndex(valueSets: readonly ValueSet[]): CodeIndex {
       (c) => c.medicationClass === 'car-t' || c.medicationClass === 'bispecific',
     ),
     readingKind: (system, code) => kinds.get(key(system, code)),
+    readingCodes: (kind) =>
+      CODE_LIST_NAMES.flatMap((name) => {
+        const m: ListMeaning = CODE_LISTS[name];
+        return m.kind === 'observation' && m.readingKind === kind ? listData(name).codes : [];
+      }),
     oxygenDeviceClass: (system, code) => devices.get(key(system, code)),
     cellTherapyDiagnosis(system, code) {
       for (const name of CODE_LIST_NAMES) {

@@ -7,10 +7,10 @@ import { overlaps, type MatchedBy, type MedicationEvent } from './medication-eve
 import type { OxygenDeviceReading, Reading } from './normalize-observations.js';
 import type { PatientAge } from './patient-age.js';
 import { paediatricBand } from './patient-age.js';
+import type { CodeIndex } from './code-index.js';
 import type { CrsRuleConfig } from './rule-config.js';
 import {
   VITAL_SIGN_KINDS,
-  VASOACTIVES,
   type OxygenSupportClass,
   type ReadingKind,
   OXYGEN_CLASS_GRADE,
@@ -113,7 +113,12 @@ export function assessCrsVitals(input: CrsVitalsInput): CrsVitals {
     windowStart: new Date(input.windowStartMs).toISOString(),
     fever: feverFinding(input.recent, input.rules),
     hypotension: hypotensionFinding(input),
-    vasopressors: vasopressorFinding(input.events, input.windowStartMs, input.now.getTime()),
+    vasopressors: vasopressorFinding(
+      input.events,
+      input.windowStartMs,
+      input.now.getTime(),
+      input.rules.codes,
+    ),
     oxygen: oxygenFinding(input.recent, input.devices, input.rules),
     missingVitals: VITAL_SIGN_KINDS.filter(
       (k) => k !== 'mean-arterial-pressure' && !input.recent.some((r) => r.kind === k),
@@ -231,6 +236,7 @@ function vasopressorFinding(
   events: readonly MedicationEvent[],
   fromMs: number,
   nowMs: number,
+  codes: CodeIndex,
 ): VasopressorFinding {
   const agents = new Map<string, VasoactiveAgent>();
   const notCounted = new Map<string, { id: string; name: string; time: string; reason: string }>();
@@ -263,7 +269,7 @@ function vasopressorFinding(
     agents.set(e.conceptId, {
       id: e.conceptId,
       name: e.name,
-      countsTowardSeveral: VASOACTIVES.find((v) => v.id === e.conceptId)?.countsTowardSeveral === true,
+      countsTowardSeveral: codes.medicationConcept(e.conceptId)?.countsTowardSeveral === true,
       running: running || previous?.running === true,
       since: previous !== undefined && previous.since < e.start ? previous.since : e.start,
       lastSeen: latest ? lastSeen : previous.lastSeen,

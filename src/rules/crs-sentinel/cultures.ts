@@ -5,19 +5,21 @@
 import type { Observation } from 'fhir/r4';
 import { canonicalSystem, codingsOf } from './fhir-values.js';
 import { observationTime } from './normalize-observations.js';
-import { CULTURE_LOINC, SYSTEM, UNUSABLE_OBSERVATION_STATUSES } from './rule-tables.js';
+import type { CodeIndex } from './code-index.js';
+import { UNUSABLE_OBSERVATION_STATUSES } from './rule-tables.js';
 import type { SiteCodes } from './site-codes.js';
 
 /** Times (ms) of the cultures among these Observations, sorted. */
-export function cultureTimes(observations: readonly Observation[], siteCodes: SiteCodes): number[] {
+export function cultureTimes(
+  observations: readonly Observation[],
+  siteCodes: SiteCodes,
+  codes: CodeIndex,
+): number[] {
   const times: number[] = [];
   for (const obs of observations) {
     if (UNUSABLE_OBSERVATION_STATUSES.includes(obs.status)) continue;
-    const isCulture = codingsOf(obs.code).some(
-      (c) =>
-        c.code !== undefined &&
-        canonicalSystem(c.system, siteCodes) === SYSTEM.loinc &&
-        CULTURE_LOINC.includes(c.code),
+    const isCulture = codingsOf(obs.code).some((c) =>
+      codes.has('body-fluid-cultures', canonicalSystem(c.system, siteCodes), c.code),
     );
     if (!isCulture) continue;
     const time = observationTime(obs);

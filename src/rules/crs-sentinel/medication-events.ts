@@ -17,18 +17,14 @@ import {
   timeMs,
 } from './fhir-values.js';
 import type { PatientData } from './patient-data.js';
+import type { CodeIndex } from './code-index.js';
 import {
-  ALL_MEDICATION_CONCEPTS,
-  CAR_T_PRODUCTS,
-  BISPECIFICS,
   ENTERAL_ROUTE_WORDS,
   GIVEN_STATUSES,
   INFUSION_WORDS,
-  IV_ROUTE_CODES,
   IV_ROUTE_WORDS,
   LOCAL_ANAESTHETIC_NAMES,
   LOCAL_ROUTE_WORDS,
-  NON_IV_ROUTE_CODES,
   SYSTEM,
   type MedicationClass,
   type MedicationConcept,
@@ -66,10 +62,16 @@ interface ConceptMatch {
   matchedOn: string;
 }
 
-const CONCEPT_BY_ID = new Map(ALL_MEDICATION_CONCEPTS.map((c) => [c.id, c]));
-
-/** Recognised events, sorted by start; administrations dated after `now` are left out. */
-export function medicationEvents(data: PatientData, now: Date, siteCodes: SiteCodes): MedicationEvent[] {
+/**
+ * Recognised events, sorted by start; administrations dated after `now` are left out. The agents,
+ * their codes and names, and the route codes come from the code lists (`codes`).
+ */
+export function medicationEvents(
+  data: PatientData,
+  now: Date,
+  siteCodes: SiteCodes,
+  codes: CodeIndex,
+): MedicationEvent[] {
   const nowMs = now.getTime();
   const events: MedicationEvent[] = [];
   // A chart gives the same few drugs again and again: match each distinct concept once.
@@ -78,10 +80,10 @@ export function medicationEvents(data: PatientData, now: Date, siteCodes: SiteCo
     if (!GIVEN_STATUSES.includes(ma.status)) continue;
     const timing = timingOf(ma.effectiveDateTime, ma.effectivePeriod);
     if (!timing || timing.start > nowMs) continue;
-    const found = identifyAdministration(ma, data.medications, siteCodes, matches);
+    const found = identifyAdministration(ma, data.medications, siteCodes, codes, matches);
     if (!found.length) continue;
     const words = administrationWords(ma, found, data.medications);
-    const route = routeOf(ma, words);
+    const route = routeOf(ma, words, codes);
     const infusion = isInfusion(ma, timing, words, found, siteCodes);
     const withAnaesthetic = LOCAL_ANAESTHETIC_NAMES.some((n) => words.has(n));
     for (const match of found) {
@@ -103,7 +105,7 @@ export function medicationEvents(data: PatientData, now: Date, siteCodes: SiteCo
     if (!GIVEN_STATUSES.includes(procedure.status)) continue;
     const timing = timingOf(procedure.performedDateTime, procedure.performedPeriod);
     if (!timing || timing.start > nowMs) continue;
-    const match = identifyProcedure(procedure, siteCodes);
+    const match = identifyProcedure(procedure, siteCodes, codes);
     if (match)
       events.push(
         toEvent(match, timing, procedure.status as MedicationEvent['status'], 'Procedure', procedure.id),
@@ -197,12 +199,15 @@ function conceptWords(concept: CodeableConcept | undefined): string | undefined 
 }
 
 /** The route class: a coded route first, then route words in the texts. */
-function routeOf(ma: MedicationAdministration, words: ReadonlySet<string>): MedicationEvent['route'] {
+function routeOf(
+  ma: MedicationAdministration,
+  words: ReadonlySet<string>,
+  codes: CodeIndex,
+): MedicationEvent['route'] {
   for (const c of codingsOf(ma.dosage?.route)) {
-    if (c.system !== SYSTEM.snomed || c.code === undefined) continue;
-    if (IV_ROUTE_CODES.includes(c.code)) return 'iv';
-    const other = NON_IV_ROUTE_CODES[c.code];
-    if (other) return other;
+    if (c.system === undefined || c.code === undefined) continue;
+    const route = codes.route(c.system, c.code);
+    if (route) return route;
   }
   if (LOCAL_ROUTE_WORDS.some((w) => words.has(w))) return 'local';
   if (ENTERAL_ROUTE_WORDS.some((w) => words.has(w))) return 'enteral';
@@ -235,6 +240,7 @@ export function identifyAdministration(
   ma: MedicationAdministration,
   bundled: readonly Medication[],
   siteCodes: SiteCodes,
+  codes: CodeIndex,
   memo: ConceptMemo = newConceptMemo(),
 ): readonly ConceptMatch[] {
   const concepts: CodeableConcept[] = [];
@@ -246,8 +252,8 @@ export function identifyAdministration(
     else if (ma.medicationReference?.display) concepts.push({ text: ma.medicationReference.display });
   }
   // One concept (the usual case): its matches are already one per concept id.
-  if (concepts.length === 1) return memoisedMatch(concepts[0] as CodeableConcept, siteCodes, memo);
-  const matches = concepts.flatMap((c) => memoisedMatch(c, siteCodes, memo));
+  if (concepts.length === 1) return memoisedMatch(concepts[0] as CodeableConcept, siteCodes, codes, memo);
+  const matches = concepts.flatMap((c) => memoisedMatch(c, siteCodes, codes, memo));
   const seen = new Set<string>();
   return matches.filter((m) => !seen.has(m.concept.id) && seen.add(m.concept.id));
 }
@@ -306,13 +312,14 @@ function newConceptMemo(): ConceptMemo {
 function memoisedMatch(
   concept: CodeableConcept,
   siteCodes: SiteCodes,
+  codes: CodeIndex,
   memo: ConceptMemo,
 ): readonly ConceptMatch[] {
   let node = memoStep(memo, concept.text);
   for (const c of codingsOf(concept)) {
     node = memoStep(memoStep(memoStep(node, c.system), c.code), c.display);
   }
-  node.found ??= matchConcept(concept, siteCodes);
+  node.found ??= matchConcept(concept, siteCodes, codes);
   return node.found;
 }
 
@@ -329,13 +336,14 @@ function memoStep(node: ConceptMemo, value: string | undefined): ConceptMemo {
 export function matchConcept(
   concept: CodeableConcept,
   siteCodes: SiteCodes,
-  among = ALL_MEDICATION_CONCEPTS,
+  codes: CodeIndex,
+  among = codes.medicationConcepts,
 ): ConceptMatch[] {
   for (const coding of codingsOf(concept)) {
     const system = canonicalSystem(coding.system, siteCodes);
     if (system === undefined || coding.code === undefined) continue;
     const key = codeKey(system, coding.code);
-    const siteConcept = CONCEPT_BY_ID.get(siteCodes.medications[key] ?? '');
+    const siteConcept = codes.medicationConcept(siteCodes.medications[key] ?? '');
     if (siteConcept && among.includes(siteConcept))
       return [{ concept: siteConcept, matchedBy: 'site-code', matchedOn: key }];
     const code = coding.code;
@@ -408,20 +416,22 @@ function conceptsNamedIn(words: readonly string[], index: NameIndex): Set<number
   return named;
 }
 
-const CELLULAR_AND_BISPECIFIC = [...CAR_T_PRODUCTS, ...BISPECIFICS];
-
-function identifyProcedure(procedure: Procedure, siteCodes: SiteCodes): ConceptMatch | undefined {
+function identifyProcedure(
+  procedure: Procedure,
+  siteCodes: SiteCodes,
+  codes: CodeIndex,
+): ConceptMatch | undefined {
   for (const coding of codingsOf(procedure.code)) {
     const system = canonicalSystem(coding.system, siteCodes);
     if (system === undefined || coding.code === undefined) continue;
     const code = coding.code;
-    const product = CELLULAR_AND_BISPECIFIC.find((c) =>
+    const product = codes.therapyConcepts.find((c) =>
       (c.procedureCodes ?? []).some((p) => p.system === system && p.code === code),
     );
     if (product) return { concept: product, matchedBy: 'procedure-code', matchedOn: codeKey(system, code) };
   }
   if (!procedure.code) return undefined;
-  return matchConcept(procedure.code, siteCodes, CELLULAR_AND_BISPECIFIC)[0];
+  return matchConcept(procedure.code, siteCodes, codes, codes.therapyConcepts)[0];
 }
 
 /** True when an event overlaps [fromMs, toMs] (an open infusion runs until toMs). */

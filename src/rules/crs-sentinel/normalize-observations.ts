@@ -5,10 +5,8 @@
  */
 import type { CodeableConcept, Coding, Observation, ObservationComponent, Quantity } from 'fhir/r4';
 import { canonicalSystem, codingsOf, isoTime, parseFhirTime, roundTo } from './fhir-values.js';
+import type { CodeIndex } from './code-index.js';
 import {
-  LOINC_OXYGEN_DEVICE,
-  LOINC_PANELS,
-  LOINC_READING_KIND,
   OXYGEN_DEVICE_KEYWORDS,
   PHYSIOLOGICAL_BOUNDS,
   SYSTEM,
@@ -112,8 +110,9 @@ export interface TimedObservations {
 export function normalizeObservations(
   observations: readonly Observation[],
   siteCodes: SiteCodes,
+  codes: CodeIndex,
 ): NormalizedObservations {
-  const timed = normalizeTimedObservations(observations, siteCodes);
+  const timed = normalizeTimedObservations(observations, siteCodes, codes);
   return { readings: items(timed.readings), devices: items(timed.devices), ignored: items(timed.ignored) };
 }
 
@@ -125,22 +124,21 @@ export function items<T>(timed: readonly Timed<T>[]): T[] {
 export function normalizeTimedObservations(
   observations: readonly Observation[],
   siteCodes: SiteCodes,
+  codes: CodeIndex,
   horizon?: ReadingHorizon,
 ): TimedObservations {
   const readings: Timed<Reading>[] = [];
   const devices: Timed<OxygenDeviceReading>[] = [];
   const ignored: Timed<IgnoredReading>[] = [];
-  const unread = horizon ? unreadTest(horizon, siteCodes) : undefined;
+  const unread = horizon ? unreadTest(horizon, siteCodes, codes) : undefined;
   for (const obs of observations) {
     const ms = observationMs(obs);
     if (unread && ms !== undefined && unread(obs, ms)) continue;
     const time = ms === undefined ? undefined : { time: isoTime(ms), source: timeSourceOf(obs) };
     const status = obs.status as string | undefined;
     const unusable = status !== undefined && UNUSABLE_OBSERVATION_STATUSES.includes(status);
-    const deviceCoding = findCoding(
-      obs.code,
-      siteCodes,
-      (system, code) => system === SYSTEM.loinc && code === LOINC_OXYGEN_DEVICE,
+    const deviceCoding = findCoding(obs.code, siteCodes, (system, code) =>
+      codes.has('oxygen-delivery-observations', system, code),
     );
     if (deviceCoding) {
       const source = sourceOf(obs, deviceCoding);
@@ -154,7 +152,7 @@ export function normalizeTimedObservations(
         };
         ignored.push({ item, ms });
       } else {
-        const device = classifyDevice(obs.valueCodeableConcept, siteCodes);
+        const device = classifyDevice(obs.valueCodeableConcept, siteCodes, codes);
         if (device) {
           devices.push({ item: { ...device, time: time.time, timeSource: time.source, source }, ms });
         } else {
@@ -170,7 +168,7 @@ export function normalizeTimedObservations(
       }
       continue;
     }
-    for (const element of valueElements(obs, siteCodes)) {
+    for (const element of valueElements(obs, siteCodes, codes)) {
       const source = sourceOf(obs, element.coding, element.componentOf);
       if (unusable) {
         ignored.push({ item: statusIgnored(element.kind, status, time, source), ms });
@@ -250,12 +248,14 @@ function timeSourceOf(obs: Observation): TimeSource {
 function unreadTest(
   horizon: ReadingHorizon,
   siteCodes: SiteCodes,
+  codes: CodeIndex,
 ): (obs: Observation, ms: number) => boolean {
-  const codes = codesOfKinds(Object.keys(horizon.earlier) as ReadingKind[], siteCodes);
+  const kindCodes = codesOfKinds(Object.keys(horizon.earlier) as ReadingKind[], siteCodes, codes);
   return (obs, ms) => {
     if (ms >= horizon.sinceMs) return false;
-    if (!hasCodeIn(obs.code, codes) && !obs.component?.some((c) => hasCodeIn(c.code, codes))) return true;
-    return !valueElements(obs, siteCodes).some((e) => {
+    if (!hasCodeIn(obs.code, kindCodes) && !obs.component?.some((c) => hasCodeIn(c.code, kindCodes)))
+      return true;
+    return !valueElements(obs, siteCodes, codes).some((e) => {
       const from = horizon.earlier[e.kind];
       return from !== undefined && ms >= from;
     });
@@ -267,20 +267,26 @@ function hasCodeIn(concept: CodeableConcept | undefined, codes: ReadonlySet<stri
   return false;
 }
 
-const kindCodesCache = new WeakMap<SiteCodes, Map<string, ReadonlySet<string>>>();
+const kindCodesCache = new WeakMap<CodeIndex, WeakMap<SiteCodes, Map<string, ReadonlySet<string>>>>();
 
 /**
  * Every bare code (LOINC or the site's) that can mean one of `kinds`: a necessary, not sufficient,
  * test. Memoised per site mapping (a few kind lists per mapping, so the cache stays small).
  */
-function codesOfKinds(kinds: readonly ReadingKind[], siteCodes: SiteCodes): ReadonlySet<string> {
-  const perSite = kindCodesCache.get(siteCodes) ?? new Map<string, ReadonlySet<string>>();
-  kindCodesCache.set(siteCodes, perSite);
+function codesOfKinds(
+  kinds: readonly ReadingKind[],
+  siteCodes: SiteCodes,
+  index: CodeIndex,
+): ReadonlySet<string> {
+  const perIndex = kindCodesCache.get(index) ?? new WeakMap<SiteCodes, Map<string, ReadonlySet<string>>>();
+  kindCodesCache.set(index, perIndex);
+  const perSite = perIndex.get(siteCodes) ?? new Map<string, ReadonlySet<string>>();
+  perIndex.set(siteCodes, perSite);
   const cacheKey = [...kinds].sort().join(',');
   const cached = perSite.get(cacheKey);
   if (cached) return cached;
   const codes = new Set<string>();
-  for (const [code, kind] of Object.entries(LOINC_READING_KIND)) if (kinds.includes(kind)) codes.add(code);
+  for (const kind of kinds) for (const c of index.readingCodes(kind)) codes.add(c.code);
   for (const [key, kind] of Object.entries(siteCodes.observations)) {
     if (!kinds.includes(kind)) continue;
     // A key is `${system}|${code}` and either part may hold a '|': add every possible code part.
@@ -303,25 +309,25 @@ function findCoding(
   return undefined;
 }
 
-/** The kind a code measures: LOINC table first, then the site's local observation codes. */
+/** The kind a code measures: the observation code lists first, then SITE_CODES observations. */
 function kindOf(
   concept: CodeableConcept | undefined,
   siteCodes: SiteCodes,
+  codes: CodeIndex,
 ): { kind: ReadingKind; coding: { system: string; code: string } } | undefined {
   for (const c of codingsOf(concept)) {
     const system = canonicalSystem(c.system, siteCodes);
     if (system === undefined || c.code === undefined) continue;
-    const kind =
-      system === SYSTEM.loinc ? LOINC_READING_KIND[c.code] : siteCodes.observations[codeKey(system, c.code)];
+    const kind = codes.readingKind(system, c.code) ?? siteCodes.observations[codeKey(system, c.code)];
     if (kind) return { kind, coding: { system, code: c.code } };
   }
   return undefined;
 }
 
-function valueElements(obs: Observation, siteCodes: SiteCodes): ValueElement[] {
+function valueElements(obs: Observation, siteCodes: SiteCodes, codes: CodeIndex): ValueElement[] {
   const elements: ValueElement[] = [];
-  const top = kindOf(obs.code, siteCodes);
-  if (top && !isPanel(top.coding)) {
+  const top = kindOf(obs.code, siteCodes, codes);
+  if (top && !codes.has('blood-pressure-panels', top.coding.system, top.coding.code)) {
     elements.push({
       kind: top.kind,
       coding: top.coding,
@@ -331,26 +337,23 @@ function valueElements(obs: Observation, siteCodes: SiteCodes): ValueElement[] {
       componentOf: undefined,
     });
   }
-  const panel = findCoding(obs.code, siteCodes, (s, c) => s === SYSTEM.loinc && LOINC_PANELS.includes(c));
+  const panel = findCoding(obs.code, siteCodes, (s, c) => codes.has('blood-pressure-panels', s, c));
   const parentCode = panel?.code ?? top?.coding.code ?? codingsOf(obs.code)[0]?.code;
   for (const component of obs.component ?? []) {
-    const element = componentElement(component, siteCodes, parentCode, obs.dataAbsentReason);
+    const element = componentElement(component, siteCodes, codes, parentCode, obs.dataAbsentReason);
     if (element) elements.push(element);
   }
   return elements;
 }
 
-function isPanel(coding: { system: string; code: string }): boolean {
-  return coding.system === SYSTEM.loinc && LOINC_PANELS.includes(coding.code);
-}
-
 function componentElement(
   component: ObservationComponent,
   siteCodes: SiteCodes,
+  codes: CodeIndex,
   parentCode: string | undefined,
   observationAbsent: CodeableConcept | undefined,
 ): ValueElement | undefined {
-  const found = kindOf(component.code, siteCodes);
+  const found = kindOf(component.code, siteCodes, codes);
   if (!found) return undefined;
   const absent = component.dataAbsentReason ?? observationAbsent;
   return {
@@ -470,12 +473,15 @@ function boundsChecked(
 function classifyDevice(
   value: CodeableConcept | undefined,
   siteCodes: SiteCodes,
+  codes: CodeIndex,
 ): { supportClass: OxygenSupportClass; text: string } | undefined {
   const text = conceptText(value);
   for (const c of codingsOf(value)) {
     const system = canonicalSystem(c.system, siteCodes);
     if (system === undefined || c.code === undefined) continue;
-    const mapped = siteCodes.oxygenDevices[codeKey(system, c.code)];
+    // The site's own mapping first, then the device code lists (SNOMED CT, a site's ValueSets).
+    const mapped =
+      siteCodes.oxygenDevices[codeKey(system, c.code)] ?? codes.oxygenDeviceClass(system, c.code);
     if (mapped) return { supportClass: mapped, text: text || c.code };
   }
   if (!text) return undefined;

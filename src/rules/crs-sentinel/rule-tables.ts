@@ -1,7 +1,9 @@
 /**
- * Every code list, unit table, bound and classification the CRS engine uses, in one place, each
- * with its source. Numeric thresholds and windows that a site may tune live in rule-config.ts
- * (DEFAULT_RULE_CONFIG) and cite the same sources.
+ * The unit tables, bounds, statuses and text patterns the CRS engine uses, and the types of its
+ * concepts, in one place, each with its source. The code lists (agents and their names,
+ * observation, device, diagnosis and route codes) are FHIR ValueSets in `valuesets/`, read through
+ * the CodeIndex (code-index.ts); numeric thresholds and windows that a site may tune live in
+ * rule-config.ts (DEFAULT_RULE_CONFIG) and cite the same sources.
  *
  * Sources:
  * - [ASTCT] Lee DW, Santomasso BD, et al. ASTCT consensus grading for cytokine release syndrome.
@@ -78,49 +80,6 @@ export const VITAL_SIGN_KINDS: readonly ReadingKind[] = [
   'systolic-bp',
   'mean-arterial-pressure',
 ];
-
-/** LOINC code of a single-valued Observation (or component) to the kind it measures. [FHIR-VS] */
-export const LOINC_READING_KIND: Readonly<Record<string, ReadingKind>> = {
-  '8310-5': 'temperature', // body temperature
-  '8331-1': 'temperature', // oral
-  '8328-7': 'temperature', // axillary
-  '8332-9': 'temperature', // rectal
-  '8333-7': 'temperature', // tympanic
-  '8329-5': 'temperature', // core body temperature (clinical reference section 3)
-  '8867-4': 'heart-rate',
-  '9279-1': 'respiratory-rate',
-  '2708-6': 'spo2', // oxygen saturation in arterial blood (US Core sends both)
-  '59408-5': 'spo2', // oxygen saturation by pulse oximetry
-  '8480-6': 'systolic-bp',
-  '8462-4': 'diastolic-bp',
-  '8478-0': 'mean-arterial-pressure',
-  '3151-8': 'oxygen-flow', // inhaled oxygen flow rate (not 3150-0: one public source swaps them)
-  '3150-0': 'fio2', // inhaled oxygen concentration
-  '19994-3': 'fio2', // oxygen/total gas setting [Volume Fraction] Ventilator (clinical reference section 3)
-  '29463-7': 'body-weight',
-  '3141-9': 'body-weight', // measured (check)
-  '8335-2': 'body-weight', // estimated (check)
-  '9269-2': 'gcs-total',
-  '2524-7': 'lactate', // serum/plasma
-  '32693-4': 'lactate', // blood
-  '26881-3': 'il-6',
-  '1988-5': 'crp',
-  '2276-4': 'ferritin',
-  '6690-2': 'wbc',
-};
-
-/**
- * Body-fluid cultures (LOINC), for Sepsis-3's "suspected infection" pairing of a culture with an
- * antimicrobial [Seymour CW et al. JAMA 2016;315:762]: blood (600-7), urine (630-4), unspecified
- * specimen (6463-4). Any result status but entered-in-error or cancelled means it was drawn.
- */
-export const CULTURE_LOINC: readonly string[] = ['600-7', '630-4', '6463-4'];
-
-/** Panels whose components are read by their own codes, never by position. [FHIR-VS] */
-export const LOINC_PANELS: readonly string[] = ['85354-9', '55284-4'];
-
-/** Oxygen delivery method (device) Observation; its value is coded. [FHIR-VS] (not 41925-9) */
-export const LOINC_OXYGEN_DEVICE = '107117-4';
 
 export interface UnitConversion {
   /** The unit the engine works in. */
@@ -281,19 +240,6 @@ export const OXYGEN_DEVICE_KEYWORDS: readonly { pattern: RegExp; supportClass: O
   { pattern: /\b(room air|trach(eostomy)?)\b/i, supportClass: 'none' },
 ];
 
-/**
- * Oxygen devices coded in SNOMED CT (the value of LOINC 107117-4), for feeds that send a code
- * without a display. [clinical reference section 3] ("check" codes are marked); sites map their
- * own device codes in the site-codes file.
- */
-export const SNOMED_OXYGEN_DEVICES: Readonly<Record<string, OxygenSupportClass>> = {
-  '336623009': 'low-flow', // oxygen nasal cannula (check)
-  '426854004': 'high-flow', // high flow oxygen nasal cannula
-  '706226000': 'positive-pressure', // CPAP/BiPAP mask
-  '26412008': 'positive-pressure', // endotracheal tube
-  '129121000': 'none', // tracheostomy tube: an airway, not positive pressure by itself
-};
-
 // ---------------------------------------------------------------------------------------------
 // Medications
 // ---------------------------------------------------------------------------------------------
@@ -321,6 +267,7 @@ export type MedicationClass =
  */
 export type AntimicrobialIntent = 'treatment' | 'surgical-prophylaxis' | 'prophylaxis' | 'non-systemic';
 
+/** An agent as the rules see it, derived from the medication ValueSets (code-index.ts). */
 export interface MedicationConcept {
   /** Stable id (generic name, kebab-case). */
   id: string;
@@ -333,7 +280,7 @@ export interface MedicationConcept {
   rxnorm: readonly string[];
   /**
    * Other codes that name the product or its administration, on Procedures and administrations:
-   * ICD-10-PCS, CPT, HCPCS Level II Q-codes (cellular products).
+   * ICD-10-PCS, CPT, HCPCS Level II Q-codes (cellular products), and a site's own (SITE_VALUESETS).
    */
   procedureCodes?: readonly { system: string; code: string }[];
   /** Vasopressors: counts toward "several vasopressors" (ASTCT grade 4). */
@@ -344,383 +291,9 @@ export interface MedicationConcept {
   systemicOnlyIv?: boolean;
 }
 
-const pcs = (...codes: string[]): { system: string; code: string }[] =>
-  codes.map((code) => ({ system: SYSTEM.icd10pcs, code }));
-const hcpcs = (...codes: string[]): { system: string; code: string }[] =>
-  codes.map((code) => ({ system: SYSTEM.hcpcs, code }));
-
-/**
- * Immune effector cell products (CAR-T, and the TCR T-cell product afami-cel, which carries the
- * same boxed CRS warning). Codes from the clinical reference (FDA NDC records, ICD-10-PCS, HCPCS
- * Q-codes: Q2053/Q2054 confirmed, the others "check"). [LABELS][RXNORM]
- */
-export const CAR_T_PRODUCTS: readonly MedicationConcept[] = [
-  {
-    id: 'tisagenlecleucel',
-    name: 'tisagenlecleucel',
-    medicationClass: 'car-t',
-    names: ['tisagenlecleucel', 'tisa-cel', 'kymriah'],
-    rxnorm: [],
-    procedureCodes: [...pcs('XW033J7', 'XW043J7'), ...hcpcs('Q2042')],
-  },
-  {
-    id: 'axicabtagene-ciloleucel',
-    name: 'axicabtagene ciloleucel',
-    medicationClass: 'car-t',
-    names: ['axicabtagene ciloleucel', 'axi-cel', 'yescarta'],
-    rxnorm: ['1987402', '1987407'],
-    procedureCodes: [...pcs('XW033H7', 'XW043H7'), ...hcpcs('Q2041')],
-  },
-  {
-    id: 'brexucabtagene-autoleucel',
-    name: 'brexucabtagene autoleucel',
-    medicationClass: 'car-t',
-    names: ['brexucabtagene autoleucel', 'brexu-cel', 'tecartus'],
-    rxnorm: ['2387347', '2387352', '2572002', '2572005'],
-    procedureCodes: [...pcs('XW033M7', 'XW043M7', 'XW23346', 'XW24346'), ...hcpcs('Q2053')],
-  },
-  {
-    id: 'lisocabtagene-maraleucel',
-    name: 'lisocabtagene maraleucel',
-    medicationClass: 'car-t',
-    names: ['lisocabtagene maraleucel', 'liso-cel', 'breyanzi'],
-    rxnorm: ['2479140', '2479145'],
-    procedureCodes: [...pcs('XW23376', 'XW24376'), ...hcpcs('Q2054')],
-  },
-  {
-    id: 'idecabtagene-vicleucel',
-    name: 'idecabtagene vicleucel',
-    medicationClass: 'car-t',
-    names: ['idecabtagene vicleucel', 'ide-cel', 'abecma'],
-    rxnorm: [],
-    procedureCodes: [...pcs('XW033K7', 'XW043K7'), ...hcpcs('Q2055')],
-  },
-  {
-    id: 'ciltacabtagene-autoleucel',
-    name: 'ciltacabtagene autoleucel',
-    medicationClass: 'car-t',
-    names: ['ciltacabtagene autoleucel', 'cilta-cel', 'carvykti'],
-    rxnorm: ['2594780'],
-    procedureCodes: [...pcs('XW033A7', 'XW043A7'), ...hcpcs('Q2056')],
-  },
-  {
-    id: 'obecabtagene-autoleucel',
-    name: 'obecabtagene autoleucel',
-    medicationClass: 'car-t',
-    names: ['obecabtagene autoleucel', 'obe-cel', 'aucatzyl'],
-    rxnorm: ['2700168', '2700173', '2700174', '2700175'],
-  },
-  {
-    id: 'afamitresgene-autoleucel',
-    name: 'afamitresgene autoleucel',
-    medicationClass: 'car-t',
-    names: ['afamitresgene autoleucel', 'afami-cel', 'tecelra'],
-    rxnorm: ['2690269', '2690275'],
-  },
-  {
-    // Administration coded without the product: ICD-10-PCS before Oct 2021; CPT 0540T (Category
-    // III administration) and 38228 (Category I, check dates).
-    id: 'car-t-unspecified',
-    name: 'CAR-T cell therapy',
-    medicationClass: 'car-t',
-    names: ['chimeric antigen receptor t-cell', 'car-t cell therapy', 'car t-cell therapy'],
-    rxnorm: [],
-    procedureCodes: [
-      ...pcs('XW033C3', 'XW043C3'),
-      { system: SYSTEM.cpt, code: '0540T' },
-      { system: SYSTEM.cpt, code: '38228' },
-    ],
-  },
-];
-
-/** T-cell-engaging bispecific antibodies. [LABELS][RXNORM] (ingredient codes: check) */
-export const BISPECIFICS: readonly MedicationConcept[] = [
-  ['teclistamab', ['teclistamab', 'tecvayli'], ['2619432', '2619438', '2619441', '2619444']],
-  ['talquetamab', ['talquetamab', 'talvey'], []],
-  ['elranatamab', ['elranatamab', 'elrexfio'], []],
-  ['linvoseltamab', ['linvoseltamab', 'lynozyfic'], []],
-  ['epcoritamab', ['epcoritamab', 'epkinly'], ['2637399', '2637405', '2637408', '2637411']],
-  ['glofitamab', ['glofitamab', 'columvi'], ['2639786', '2639792', '2639794', '2639795']],
-  ['mosunetuzumab', ['mosunetuzumab', 'lunsumio'], ['2729433', '2729436', '2729439', '2729442']],
-  ['odronextamab', ['odronextamab', 'ordspono'], []],
-  ['tarlatamab', ['tarlatamab', 'imdelltra'], []],
-  ['tebentafusp', ['tebentafusp', 'kimmtrak'], ['2590748', '2590754']],
-  ['blinatumomab', ['blinatumomab', 'blincyto'], ['1597258']],
-].map(([id, names, rxnorm]) => ({
-  id: id as string,
-  name: id as string,
-  medicationClass: 'bispecific' as const,
-  names: names as string[],
-  rxnorm: rxnorm as string[],
-}));
-
-/**
- * Drugs that lower fever. [ASTCT] "antipyretic or anticytokine therapy such as tocilizumab or
- * steroids": after CRS was present, fever is no longer required to grade; given before any fever
- * (premedication) they never waive it. More agents from the clinical reference section 3.
- */
-export const FEVER_MASKING_AGENTS: readonly MedicationConcept[] = [
-  {
-    id: 'tocilizumab',
-    name: 'tocilizumab',
-    medicationClass: 'tocilizumab',
-    names: ['tocilizumab', 'actemra', 'tofidence', 'tyenne'],
-    rxnorm: ['612865', '1657974', '1657979', '1657981', '1657976', '1657980', '1657982'],
-  },
-  {
-    id: 'siltuximab',
-    name: 'siltuximab',
-    medicationClass: 'anticytokine',
-    names: ['siltuximab', 'sylvant'],
-    rxnorm: [],
-  },
-  {
-    id: 'anakinra',
-    name: 'anakinra',
-    medicationClass: 'anticytokine',
-    names: ['anakinra', 'kineret'],
-    rxnorm: [],
-  },
-  {
-    id: 'dexamethasone',
-    name: 'dexamethasone',
-    medicationClass: 'corticosteroid',
-    names: ['dexamethasone', 'decadron'],
-    rxnorm: ['3264'],
-  },
-  {
-    id: 'methylprednisolone',
-    name: 'methylprednisolone',
-    medicationClass: 'corticosteroid',
-    names: ['methylprednisolone', 'solu-medrol'],
-    rxnorm: ['6902'],
-  },
-  {
-    id: 'hydrocortisone',
-    name: 'hydrocortisone',
-    medicationClass: 'corticosteroid',
-    names: ['hydrocortisone', 'solu-cortef'],
-    rxnorm: [],
-  },
-  {
-    id: 'prednisone',
-    name: 'prednisone',
-    medicationClass: 'corticosteroid',
-    names: ['prednisone'],
-    rxnorm: [],
-  },
-  {
-    id: 'prednisolone',
-    name: 'prednisolone',
-    medicationClass: 'corticosteroid',
-    names: ['prednisolone'],
-    rxnorm: [],
-  },
-  {
-    id: 'acetaminophen',
-    name: 'acetaminophen',
-    medicationClass: 'antipyretic',
-    names: ['acetaminophen', 'paracetamol', 'tylenol', 'ofirmev'],
-    rxnorm: ['161'],
-  },
-  {
-    id: 'ibuprofen',
-    name: 'ibuprofen',
-    medicationClass: 'antipyretic',
-    names: ['ibuprofen', 'motrin', 'advil'],
-    rxnorm: [],
-  },
-  {
-    id: 'ketorolac',
-    name: 'ketorolac',
-    medicationClass: 'antipyretic',
-    names: ['ketorolac', 'toradol'],
-    rxnorm: [],
-  },
-  { id: 'naproxen', name: 'naproxen', medicationClass: 'antipyretic', names: ['naproxen'], rxnorm: [] },
-  {
-    id: 'metamizole',
-    name: 'metamizole',
-    medicationClass: 'antipyretic',
-    names: ['metamizole', 'dipyrone'],
-    rxnorm: [],
-  },
-];
-
-/**
- * Vasoactive drugs. [ASTCT] names no list: [DESIGN] count norepinephrine, epinephrine,
- * phenylephrine, dopamine and angiotensin II; vasopressin and terlipressin are vasopressors that
- * never count toward "several"; dobutamine and milrinone are inotropes and are not counted
- * (clinical reference section 1, "check"). Only systemic IV infusions count (medication-events).
- */
-export const VASOACTIVES: readonly MedicationConcept[] = [
-  {
-    id: 'norepinephrine',
-    name: 'norepinephrine',
-    medicationClass: 'vasopressor',
-    names: ['norepinephrine', 'noradrenaline', 'levophed'],
-    rxnorm: ['7512'],
-    countsTowardSeveral: true,
-  },
-  {
-    id: 'epinephrine',
-    name: 'epinephrine',
-    medicationClass: 'vasopressor',
-    names: ['epinephrine', 'adrenaline'],
-    rxnorm: ['3992'],
-    countsTowardSeveral: true,
-  },
-  {
-    id: 'phenylephrine',
-    name: 'phenylephrine',
-    medicationClass: 'vasopressor',
-    names: ['phenylephrine', 'neo-synephrine', 'neosynephrine'],
-    rxnorm: ['8163'],
-    countsTowardSeveral: true,
-  },
-  {
-    id: 'dopamine',
-    name: 'dopamine',
-    medicationClass: 'vasopressor',
-    names: ['dopamine'],
-    rxnorm: ['3628'],
-    countsTowardSeveral: true,
-  },
-  {
-    id: 'angiotensin-ii',
-    name: 'angiotensin II',
-    medicationClass: 'vasopressor',
-    names: ['angiotensin ii', 'angiotensin 2', 'giapreza'],
-    rxnorm: [],
-    countsTowardSeveral: true,
-  },
-  {
-    id: 'vasopressin',
-    name: 'vasopressin',
-    medicationClass: 'vasopressor',
-    names: ['vasopressin', 'vasostrict'],
-    rxnorm: ['11149'],
-    countsTowardSeveral: false,
-  },
-  {
-    id: 'terlipressin',
-    name: 'terlipressin',
-    medicationClass: 'vasopressor',
-    names: ['terlipressin', 'terlivaz'],
-    rxnorm: [],
-    countsTowardSeveral: false,
-  },
-  {
-    id: 'dobutamine',
-    name: 'dobutamine',
-    medicationClass: 'inotrope',
-    names: ['dobutamine'],
-    rxnorm: ['3616'],
-  },
-  { id: 'milrinone', name: 'milrinone', medicationClass: 'inotrope', names: ['milrinone'], rxnorm: [] },
-];
-
-/**
- * Systemic antimicrobials with what a dose says about infection (see AntimicrobialIntent).
- * [DESIGN] names of common agents; topical, ophthalmic and inhaled forms never count (the
- * route/form check in medication-events), nor do non-absorbed enteral agents.
- */
-export const ANTIBIOTICS: readonly MedicationConcept[] = (
-  [
-    ['vancomycin', ['vancomycin', 'vancocin'], 'surgical-prophylaxis', true],
-    ['cefazolin', ['cefazolin', 'ancef'], 'surgical-prophylaxis'],
-    ['cefuroxime', ['cefuroxime'], 'surgical-prophylaxis'],
-    ['piperacillin-tazobactam', ['piperacillin', 'zosyn'], 'treatment'],
-    ['cefepime', ['cefepime', 'maxipime'], 'treatment'],
-    ['ceftriaxone', ['ceftriaxone', 'rocephin'], 'treatment'],
-    ['ceftazidime', ['ceftazidime', 'fortaz'], 'treatment'],
-    ['cefoxitin', ['cefoxitin'], 'treatment'],
-    ['ceftaroline', ['ceftaroline'], 'treatment'],
-    ['meropenem', ['meropenem', 'merrem'], 'treatment'],
-    ['imipenem-cilastatin', ['imipenem'], 'treatment'],
-    ['ertapenem', ['ertapenem'], 'treatment'],
-    ['aztreonam', ['aztreonam'], 'treatment'],
-    ['moxifloxacin', ['moxifloxacin'], 'treatment'],
-    ['metronidazole', ['metronidazole', 'flagyl'], 'treatment'],
-    ['clindamycin', ['clindamycin'], 'treatment'],
-    ['linezolid', ['linezolid'], 'treatment'],
-    ['daptomycin', ['daptomycin'], 'treatment'],
-    ['gentamicin', ['gentamicin'], 'treatment'],
-    ['tobramycin', ['tobramycin'], 'treatment'],
-    ['amikacin', ['amikacin'], 'treatment'],
-    ['ampicillin-sulbactam', ['ampicillin', 'unasyn'], 'treatment'],
-    ['nafcillin', ['nafcillin'], 'treatment'],
-    ['oxacillin', ['oxacillin'], 'treatment'],
-    ['azithromycin', ['azithromycin'], 'treatment'],
-    ['doxycycline', ['doxycycline'], 'treatment'],
-    ['micafungin', ['micafungin', 'mycamine'], 'treatment'],
-    ['caspofungin', ['caspofungin', 'cancidas'], 'treatment'],
-    ['anidulafungin', ['anidulafungin', 'eraxis'], 'treatment'],
-    ['amphotericin-b', ['amphotericin', 'ambisome', 'abelcet'], 'treatment'],
-    ['voriconazole', ['voriconazole', 'vfend'], 'treatment'],
-    ['isavuconazonium', ['isavuconazonium', 'isavuconazole', 'cresemba'], 'treatment'],
-    [
-      'sulfamethoxazole-trimethoprim',
-      ['sulfamethoxazole', 'bactrim', 'sulfameth', 'septra', 'cotrimoxazole'],
-      'prophylaxis',
-    ],
-    ['acyclovir', ['acyclovir', 'aciclovir', 'zovirax'], 'prophylaxis'],
-    ['valacyclovir', ['valacyclovir', 'valaciclovir', 'valtrex'], 'prophylaxis'],
-    ['levofloxacin', ['levofloxacin', 'levaquin'], 'prophylaxis'],
-    ['ciprofloxacin', ['ciprofloxacin', 'cipro'], 'prophylaxis'],
-    ['fluconazole', ['fluconazole', 'diflucan'], 'prophylaxis'],
-    ['posaconazole', ['posaconazole', 'noxafil'], 'prophylaxis'],
-    ['rifaximin', ['rifaximin', 'xifaxan'], 'non-systemic'],
-    ['neomycin', ['neomycin'], 'non-systemic'],
-    ['nystatin', ['nystatin'], 'non-systemic'],
-    ['fidaxomicin', ['fidaxomicin', 'dificid'], 'non-systemic'],
-  ] as const
-).map(([id, names, intent, onlyIv]) => ({
-  id,
-  name: id.replace('-', '/'),
-  medicationClass: 'antibiotic' as const,
-  names,
-  rxnorm: [],
-  intent,
-  ...(onlyIv === true && { systemicOnlyIv: true }),
-}));
-
-export const ALL_MEDICATION_CONCEPTS: readonly MedicationConcept[] = [
-  ...CAR_T_PRODUCTS,
-  ...BISPECIFICS,
-  ...FEVER_MASKING_AGENTS,
-  ...VASOACTIVES,
-  ...ANTIBIOTICS,
-];
-
 // ---------------------------------------------------------------------------------------------
 // Route and form of an administration
 // ---------------------------------------------------------------------------------------------
-
-/** SNOMED CT routes (dosage.route) that mean intravenous. [SNOMED CT 284009009 hierarchy] */
-export const IV_ROUTE_CODES: readonly string[] = ['47625008', '255560000', '418114005'];
-
-/**
- * SNOMED CT routes that are never systemic IV support: intramuscular, subcutaneous, nasal,
- * ophthalmic, topical, inhalation, intradermal, infiltration, rectal, oral and enteral ones.
- * [clinical reference section 1: IM epinephrine, nasal phenylephrine do not count]
- */
-export const NON_IV_ROUTE_CODES: Readonly<Record<string, 'enteral' | 'local'>> = {
-  '78421000': 'local', // intramuscular
-  '34206005': 'local', // subcutaneous
-  '46713006': 'local', // nasal
-  '54485002': 'local', // ophthalmic
-  '6064005': 'local', // topical
-  '18679011': 'local', // inhalation
-  '447694001': 'local', // respiratory tract
-  '372464004': 'local', // intradermal
-  '37161004': 'local', // rectal
-  '26643006': 'enteral', // oral
-  '127490009': 'enteral', // gastrostomy
-  '127492001': 'enteral', // nasogastric
-  '372449004': 'local', // dental
-  '10547007': 'local', // otic
-};
 
 /** Route or form words (normalised text) of the same kinds, for routes sent as text only. */
 export const LOCAL_ROUTE_WORDS: readonly string[] = [
@@ -807,53 +380,8 @@ export const INFUSION_WORDS: readonly string[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
-// Sepsis diagnoses
+// Diagnoses
 // ---------------------------------------------------------------------------------------------
-
-/**
- * Sepsis and septic-shock diagnosis codes, compared without dots. Prefix entries match any
- * descendant (A41.9, 038.9). [clinical reference section 3: ICD-10-CM, ICD-9-CM, SNOMED CT]
- */
-export const SEPSIS_DIAGNOSIS_CODES: readonly { system: string; code: string; prefix: boolean }[] = [
-  { system: SYSTEM.icd10cm, code: 'A40', prefix: true },
-  { system: SYSTEM.icd10cm, code: 'A41', prefix: true },
-  { system: SYSTEM.icd10cm, code: 'R6520', prefix: false },
-  { system: SYSTEM.icd10cm, code: 'R6521', prefix: false },
-  // Sepsis codes beyond A40/A41 (clinical reference section 4).
-  { system: SYSTEM.icd10cm, code: 'B377', prefix: false }, // candidal sepsis
-  { system: SYSTEM.icd10cm, code: 'A021', prefix: false }, // Salmonella sepsis
-  { system: SYSTEM.icd10cm, code: 'A327', prefix: false }, // listerial sepsis
-  { system: SYSTEM.icd10cm, code: 'A427', prefix: false }, // actinomycotic sepsis
-  { system: SYSTEM.icd10cm, code: 'A5486', prefix: false }, // gonococcal sepsis
-  { system: SYSTEM.icd10cm, code: 'T8144', prefix: true }, // sepsis following a procedure
-  { system: SYSTEM.icd10cm, code: 'O85', prefix: false }, // puerperal sepsis
-  { system: SYSTEM.icd10cm, code: 'P36', prefix: true }, // bacterial sepsis of newborn
-  { system: SYSTEM.icd9cm, code: '038', prefix: true },
-  { system: SYSTEM.icd9cm, code: '99591', prefix: false },
-  { system: SYSTEM.icd9cm, code: '99592', prefix: false },
-  { system: SYSTEM.icd9cm, code: '78552', prefix: false },
-  { system: SYSTEM.snomed, code: '91302008', prefix: false },
-  { system: SYSTEM.snomed, code: '76571007', prefix: false },
-  { system: SYSTEM.snomed, code: '10001005', prefix: false },
-];
-
-/**
- * Diagnoses that are evidence of immune effector cell therapy (clinical reference section 3),
- * compared without dots: Z92.850 personal history of CAR-T therapy, T80.82- complication of immune
- * effector cellular therapy, D89.83x cytokine release syndrome. A CRS diagnosis (`kind: 'crs'`)
- * also means "CRS was present" for the fever rule. [DESIGN] a history code is recorded at any later
- * visit, so its date says nothing of when the infusion was: it is shown, never opens a window.
- */
-export const CELL_THERAPY_DIAGNOSIS_CODES: readonly {
-  system: string;
-  code: string;
-  prefix: boolean;
-  kind: 'history' | 'complication' | 'crs';
-}[] = [
-  { system: SYSTEM.icd10cm, code: 'Z92850', prefix: false, kind: 'history' },
-  { system: SYSTEM.icd10cm, code: 'T8082', prefix: true, kind: 'complication' },
-  { system: SYSTEM.icd10cm, code: 'D8983', prefix: true, kind: 'crs' },
-];
 
 /** Condition verification statuses that rule a diagnosis out. [FHIR R4] */
 export const EXCLUDED_VERIFICATION_STATUSES: readonly string[] = ['refuted', 'entered-in-error'];

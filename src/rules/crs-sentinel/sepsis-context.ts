@@ -32,7 +32,8 @@ import { overlaps, type MedicationEvent } from './medication-events.js';
 import type { Reading } from './normalize-observations.js';
 import { paediatricBand, type PatientAge } from './patient-age.js';
 import type { CrsRuleConfig, PaediatricBand } from './rule-config.js';
-import { ANTIBIOTICS, SEPSIS_DIAGNOSIS_CODES, type AntimicrobialIntent } from './rule-tables.js';
+import type { AntimicrobialIntent } from './rule-tables.js';
+import type { CodeIndex } from './code-index.js';
 import type { SiteCodes } from './site-codes.js';
 import { vasopressorExclusion } from './crs-vitals.js';
 
@@ -93,8 +94,6 @@ export interface SepsisInput {
   rules: CrsRuleConfig;
 }
 
-const INTENT_BY_ID = new Map(ANTIBIOTICS.map((a) => [a.id, a]));
-
 export function findSepsisContext(input: SepsisInput): SepsisContext | undefined {
   const diagnoses = presentSepsisDiagnoses(input);
   const { counted, notCounted } = antimicrobialUse(input);
@@ -128,7 +127,7 @@ function presentSepsisDiagnoses(input: SepsisInput): SepsisDiagnosis[] {
   const result: SepsisDiagnosis[] = [];
   const current = currentEncounter(input, nowMs);
   for (const condition of input.conditions) {
-    const coding = sepsisCoding(condition, input.rules.siteCodes);
+    const coding = sepsisCoding(condition, input.rules.siteCodes, input.rules.codes);
     if (!coding || isRuledOut(condition)) continue;
     const basis = presentIllnessBasis(condition, input, current, nowMs);
     if (!basis) continue;
@@ -143,19 +142,17 @@ function presentSepsisDiagnoses(input: SepsisInput): SepsisDiagnosis[] {
   return result;
 }
 
-/** The sepsis or septic-shock coding of a Condition (SEPSIS_DIAGNOSIS_CODES), if any. */
+/** The sepsis or septic-shock coding of a Condition (the `sepsis-diagnoses` list), if any. */
 export function sepsisCoding(
   condition: Condition,
   siteCodes: SiteCodes,
+  codes: CodeIndex,
 ): { system: string; code: string; display?: string } | undefined {
   for (const c of codingsOf(condition.code)) {
     const system = canonicalSystem(c.system, siteCodes);
     if (system === undefined || c.code === undefined) continue;
-    const bare = c.code.replace(/\./g, '').toUpperCase();
-    const hit = SEPSIS_DIAGNOSIS_CODES.some(
-      (s) => s.system === system && (s.prefix ? bare.startsWith(s.code) : bare === s.code),
-    );
-    if (hit) return { system, code: c.code, ...(c.display !== undefined && { display: c.display }) };
+    if (codes.has('sepsis-diagnoses', system, c.code))
+      return { system, code: c.code, ...(c.display !== undefined && { display: c.display }) };
   }
   return undefined;
 }
@@ -229,7 +226,7 @@ function antimicrobialUse(input: SepsisInput): {
   const byAgent = new Map<string, { first: number; last: number; systemic: boolean; name: string }>();
   for (const e of input.events) {
     if (e.medicationClass !== 'antibiotic' || timeMs(e.start) > nowMs) continue;
-    const concept = INTENT_BY_ID.get(e.conceptId);
+    const concept = input.rules.codes.medicationConcept(e.conceptId);
     const systemic = e.route !== 'local' && !(concept?.systemicOnlyIv === true && e.route !== 'iv');
     const start = timeMs(e.start);
     const end = Math.min(e.end !== undefined ? timeMs(e.end) : start, nowMs);
@@ -247,7 +244,7 @@ function antimicrobialUse(input: SepsisInput): {
   for (const [key, use] of byAgent) {
     if (use.last < fromMs) continue; // not given in the look-back
     const id = key.slice(0, key.lastIndexOf('|'));
-    const intent = INTENT_BY_ID.get(id)?.intent ?? 'treatment';
+    const intent = input.rules.codes.medicationConcept(id)?.intent ?? 'treatment';
     const paired = input.cultures.some(
       (c) =>
         (c <= use.first && use.first - c <= s.cultureThenAntibioticHours * HOUR_MS) ||

@@ -5,7 +5,8 @@
  * See config/site-codes/mimic-iv-demo.json.
  */
 import { z } from 'zod';
-import { ALL_MEDICATION_CONCEPTS, type OxygenSupportClass, type ReadingKind } from './rule-tables.js';
+import { DEFAULT_CODE_INDEX } from './default-value-sets.js';
+import type { OxygenSupportClass, ReadingKind } from './rule-tables.js';
 
 const READING_KINDS = [
   'temperature',
@@ -33,7 +34,8 @@ const OXYGEN_CLASSES = [
   'positive-pressure',
 ] as const satisfies readonly OxygenSupportClass[];
 
-const KNOWN_CONCEPT_IDS = new Set(ALL_MEDICATION_CONCEPTS.map((c) => c.id));
+/** The built-in agents (valuesets/): a SITE_CODES medication maps to one of them. */
+const KNOWN_CONCEPT_IDS = new Set(DEFAULT_CODE_INDEX.medicationConcepts.map((c) => c.id));
 
 const localCode = { system: z.string().min(1), code: z.string().min(1) };
 

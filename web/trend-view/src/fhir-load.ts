@@ -5,6 +5,7 @@
  */
 import type Client from 'fhirclient/lib/Client';
 import type { Bundle } from 'fhir/r4';
+import type { PrefetchKeys } from '../../../src/cds-hooks/crs-sentinel-service.js';
 import { assemble, searchUrls } from './fhir-searches.js';
 import type { PatientData } from '../../../src/rules/crs-sentinel/patient-data.js';
 import { VIEW } from './view-settings.js';
@@ -19,10 +20,11 @@ export async function loadPatientData(
   client: Client,
   patientId: string,
   sinceIso: string,
+  keys: PrefetchKeys,
 ): Promise<LoadedData> {
   let requests = 0;
   const results = await Promise.all(
-    searchUrls(patientId, sinceIso).map(async ({ key, url }) => {
+    searchUrls(patientId, sinceIso, keys).map(async ({ key, url }) => {
       const resources: unknown[] = [];
       let pages = 0;
       let truncated = false;

@@ -6,7 +6,11 @@
  * patient-reference.ts) before the core sees it; what is not used is counted, as on the card.
  */
 import type { FhirResource } from 'fhir/r4';
-import { PREFETCH_KEYS, type PrefetchKeyName } from '../../../src/cds-hooks/crs-sentinel-service.js';
+import {
+  PREFETCH_KEYS,
+  type PrefetchKeyName,
+  type PrefetchKeys,
+} from '../../../src/cds-hooks/crs-sentinel-service.js';
 import { isNarrowedResourceType, resourceProblem } from '../../../src/fhir/narrow-resources.js';
 import { belongsToPatient } from '../../../src/fhir/patient-reference.js';
 import {
@@ -29,24 +33,31 @@ const DATE_PARAMETER: Partial<Record<PrefetchKeyName, string>> = {
  */
 const OBSERVATION_KEYS: readonly PrefetchKeyName[] = ['vitals', 'labs', 'bodyWeight'];
 
-function observationCodes(): string {
+function observationCodes(keys: PrefetchKeys): string {
   const codes = OBSERVATION_KEYS.flatMap(
-    (key) => new URLSearchParams(PREFETCH_KEYS[key].template.split('?')[1]).get('code')?.split(',') ?? [],
+    (key) => new URLSearchParams(keys[key].template.split('?')[1]).get('code')?.split(',') ?? [],
   );
   return [...new Set(codes)].join(',');
 }
 
-/** The search URLs (relative to the FHIR base) for a patient since `sinceIso`. */
-export function searchUrls(patientId: string, sinceIso: string): { key: PrefetchKeyName; url: string }[] {
+/**
+ * The search URLs (relative to the FHIR base) for a patient since `sinceIso`, from the service's
+ * prefetch templates (`keys`: with the site's own codes when it has SITE_CODES).
+ */
+export function searchUrls(
+  patientId: string,
+  sinceIso: string,
+  keys: PrefetchKeys = PREFETCH_KEYS,
+): { key: PrefetchKeyName; url: string }[] {
   const id = encodeURIComponent(patientId);
   const since = encodeURIComponent(sinceIso);
-  return (Object.keys(PREFETCH_KEYS) as PrefetchKeyName[])
+  return (Object.keys(keys) as PrefetchKeyName[])
     .filter((key) => key === 'vitals' || !OBSERVATION_KEYS.includes(key))
     .map((key) => {
       const template =
         key === 'vitals'
-          ? `Observation?patient=${id}&code=${observationCodes()}&_sort=-date&_count=${String(VIEW.pageSize)}`
-          : PREFETCH_KEYS[key].template
+          ? `Observation?patient=${id}&code=${observationCodes(keys)}&_sort=-date&_count=${String(VIEW.pageSize)}`
+          : keys[key].template
               .replaceAll('{{context.patientId}}', id)
               .replace(/_count=\d+/, `_count=${String(VIEW.pageSize)}`);
       const date = DATE_PARAMETER[key];

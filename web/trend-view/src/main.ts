@@ -5,13 +5,14 @@
 import FHIR from 'fhirclient';
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
-import { DEFAULT_RULE_CONFIG } from '../../../src/rules/crs-sentinel/rule-config.js';
+import type { CrsRuleConfig } from '../../../src/rules/crs-sentinel/rule-config.js';
 import { parseAppContext } from './app-context.js';
 import { renderCharts, type ChartsHandle } from './charts.js';
 import { loadPatientData } from './fhir-load.js';
 import { formatTime } from './format.js';
 import { bandHours, computeBand, prepareTimedData, type BandHour } from './grade-band.js';
 import { APP_CONTEXT_STORAGE_KEY, showFatal } from './page.js';
+import { loadSiteRules } from './site-rules.js';
 import { renderTables } from './table-view.js';
 import { buildTrendModel, type TrendModel } from './trend-model.js';
 import { VIEW } from './view-settings.js';
@@ -52,9 +53,15 @@ async function main(): Promise<void> {
   );
   status.textContent = 'Reading the chart…';
   performance.mark('crs-trend:loading');
-  const { data, requests } = await loadPatientData(client, patientId, new Date(sinceMs).toISOString());
+  const site = await loadSiteRules();
+  const { data, requests } = await loadPatientData(
+    client,
+    patientId,
+    new Date(sinceMs).toISOString(),
+    site.keys,
+  );
   performance.mark('crs-trend:loaded');
-  const model = buildTrendModel(data, now, DEFAULT_RULE_CONFIG, appContext);
+  const model = buildTrendModel(data, now, site.rules, appContext);
   element('patient').textContent = describePatient(model, patientId, data.patient?.name?.[0]?.text);
   const charts = renderCharts(element('charts'), model, model.defaultFromMs, nowMs);
   performance.mark('crs-trend:rendered');
@@ -62,9 +69,11 @@ async function main(): Promise<void> {
   status.textContent = `${requests} FHIR requests; computing the grade band…`;
   window.addEventListener('resize', () => charts.resize());
 
-  const view = new BandView(model, data, charts);
+  const view = new BandView(model, data, charts, site.rules);
   await view.show(model.defaultFromMs, nowMs);
-  status.textContent = `${requests} FHIR requests. Grades computed by the crs-sentinel engine with its default rules.`;
+  status.textContent = `${String(requests)} FHIR requests. Grades computed by the crs-sentinel engine with ${
+    site.source === 'site' ? "the service's rules" : 'its default rules (the service did not publish its own)'
+  }.`;
   document.body.dataset.band = 'done';
   performance.mark('crs-trend:band');
 
@@ -93,6 +102,7 @@ class BandView {
     private readonly model: TrendModel,
     data: Parameters<typeof prepareTimedData>[0],
     private readonly charts: ChartsHandle,
+    private readonly rules: CrsRuleConfig,
   ) {
     this.timed = prepareTimedData(data);
   }
@@ -101,7 +111,7 @@ class BandView {
     this.window = { fromMs, toMs };
     this.charts.setWindow(fromMs, toMs);
     const missing = bandHours(fromMs, toMs).filter((ms) => !this.hours.has(ms));
-    await computeBand(this.timed, missing, DEFAULT_RULE_CONFIG, (done) => {
+    await computeBand(this.timed, missing, this.rules, (done) => {
       for (const h of done) this.hours.set(h.ms, h);
       this.charts.setBand(this.sorted());
     });

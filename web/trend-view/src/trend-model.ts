@@ -121,8 +121,8 @@ export function buildTrendModel(
   appContext: AppContext | undefined,
 ): TrendModel {
   const nowMs = now.getTime();
-  const normalized = normalizeObservations(data.vitals.concat(data.labs), rules.siteCodes);
-  const events = medicationEvents(data, now, rules.siteCodes);
+  const normalized = normalizeObservations(data.vitals.concat(data.labs), rules.siteCodes, rules.codes);
+  const events = medicationEvents(data, now, rules.siteCodes, rules.codes);
   const index = indexDose(data, now, rules, appContext);
   const age = patientAge(data.patient, now);
   const band = paediatricBand(age, rules);
