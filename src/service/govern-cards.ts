@@ -27,6 +27,8 @@ export interface GovernanceDeps {
   readonly silent?: boolean;
   /** A ledger read or write failed (the hook is still answered). */
   readonly onStoreError?: (operation: 'read' | 'write', error: unknown) => void;
+  /** How long the hook waits for the ledger (default STORE_DEADLINE_MS); a slow store is a failed one. */
+  readonly storeDeadlineMs?: number;
 }
 
 export interface GovernedCards {
@@ -48,6 +50,43 @@ export interface GovernInput {
   readonly now: Date;
 }
 
+/**
+ * The longest a hook call waits for the ledger: a slow or hung store must not make the EHR wait
+ * (issue 11, "Cost": no 5xx when the store is slow or down). [DESIGN] 1 s, a third of the default
+ * FHIR deadline.
+ */
+export const STORE_DEADLINE_MS = 1000;
+
+export class StoreDeadlineError extends Error {
+  constructor(operation: string, ms: number) {
+    super(`card ledger ${operation} took longer than ${ms} ms`);
+    this.name = 'StoreDeadlineError';
+  }
+}
+
+/**
+ * `work`, or a StoreDeadlineError after the deadline. The work goes on: a write that fails later
+ * is still reported (never lost silently); one that succeeds later is simply recorded late.
+ */
+function withDeadline<T>(work: Promise<T>, operation: 'read' | 'write', deps: GovernanceDeps): Promise<T> {
+  const ms = deps.storeDeadlineMs ?? STORE_DEADLINE_MS;
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new StoreDeadlineError(operation, ms));
+    }, ms);
+  });
+  work.then(
+    () => undefined,
+    (error: unknown) => {
+      if (timedOut) deps.onStoreError?.(operation, error);
+    },
+  );
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** An extension on an escalated card: what changed, as data (the text is in the detail). */
 export const GOVERNANCE_EXTENSION = 'org.crs-sentinel.governance';
 
@@ -59,7 +98,7 @@ export async function governCards(input: GovernInput, deps: GovernanceDeps): Pro
   const since = new Date(input.now.getTime() - hoursToMs(deps.policy.historyHours));
   let history: LedgerEntry[] | undefined;
   try {
-    history = await deps.ledger.patientHistory(deps.serviceId, patientKey, since);
+    history = await withDeadline(deps.ledger.patientHistory(deps.serviceId, patientKey, since), 'read', deps);
   } catch (error) {
     deps.onStoreError?.('read', error);
   }
@@ -156,7 +195,7 @@ async function recordDecisions(
 ): Promise<GovernedCards['log']['ledger']> {
   if (decisions.length === 0) return 'nothing-to-record';
   try {
-    await deps.ledger.record(decisions);
+    await withDeadline(deps.ledger.record(decisions), 'write', deps);
     return 'recorded';
   } catch (error) {
     deps.onStoreError?.('write', error);

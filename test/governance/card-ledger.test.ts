@@ -124,6 +124,27 @@ describe('card ledger', () => {
     ]);
   });
 
+  it('answers the card at once when the ledger hangs, and reports both operations', async () => {
+    const failures: string[] = [];
+    const hung = new Promise<never>(() => undefined);
+    const { app } = governedApp(store, {
+      now: () => TEST_NOW,
+      governance: {
+        ledger: {
+          record: () => hung,
+          patientHistory: () => hung,
+          decisionsBetween: () => hung,
+          feedbackBetween: () => hung,
+        },
+        storeDeadlineMs: 50,
+        onStoreError: (operation, error) => failures.push(`${operation}: ${(error as Error).name}`),
+      },
+    });
+    const { cards } = await callHook(app, 'cart-grade2-hypotension.json');
+    expect(cards).toHaveLength(1);
+    expect(failures).toEqual(['read: StoreDeadlineError', 'write: StoreDeadlineError']);
+  });
+
   it('answers the card when the ledger cannot be written, and reports the failure', async () => {
     const failures: string[] = [];
     await store.close(); // every write now throws
