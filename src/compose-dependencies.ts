@@ -20,8 +20,9 @@ import { resolvePolicyConfig, type PolicyConfig } from './governance/policy-conf
 import { defaultTrendViewDir, trendViewLaunchUrl } from './http/trend-view-app.js';
 import { createPatientIdHasher, type Logger } from './logging/logger.js';
 import { resolveRuleConfig, type CrsRuleConfig } from './rules/crs-sentinel/rule-config.js';
-import { loadCodeIndex } from './config/value-sets.js';
+import { loadCodeLists } from './config/value-sets.js';
 import type { RequestAuthenticator } from './service/request-authenticator.js';
+import { NO_METRICS, type ServiceMetrics } from './metrics/service-metrics.js';
 import type { Stores } from './storage/governance-store.js';
 import { openEmbeddedStores } from './storage/open-stores.js';
 import { AUTH_OFF_WARNING, createDevelopmentVerifier, parseAuthMode } from './trust/auth-mode.js';
@@ -38,16 +39,18 @@ export function composeDependencies(
   isAcceptingWork: () => boolean,
   /** Opened by the caller (server.ts, asynchronously for PostgreSQL/Redis); default: embedded. */
   stores: Stores = openEmbeddedStoresAfterCheck(config.dataDir),
+  metrics: ServiceMetrics = NO_METRICS,
 ): AppDeps {
   checkDataDir(config.dataDir);
-  const codes = loadCodeIndex(config.siteValueSetsPath);
+  const { codes, siteValueSets } = loadCodeLists(config.siteValueSetsPath);
   return {
     logger,
     publicBaseUrl: config.publicBaseUrl,
     bodyLimit: config.bodyLimit,
     corsOrigins: config.corsOrigins,
     authenticator: createAuthenticator(config, env, logger, stores),
-    feedbackStore: stores.governance,
+    // Readiness (/readyz) covers every store, the replay cache in Redis included.
+    feedbackStore: { append: (records) => stores.governance.append(records), check: () => stores.check() },
     patientView: {
       fhirTimeoutMs: config.fhirTimeoutMs,
       fhirMaxPages: config.fhirMaxPages,
@@ -57,6 +60,7 @@ export function composeDependencies(
       cardTemplates: loadCardTemplates(config.cardsDir),
       now: () => new Date(),
       newUuid: randomUUID,
+      onFhirRequest: (outcome, seconds) => metrics.fhirRequest(outcome, seconds),
       governance: {
         serviceId: CRS_SENTINEL_SERVICE_ID,
         ledger: stores.governance,
@@ -65,6 +69,7 @@ export function composeDependencies(
         whatChanged: loadWhatChangedTemplate(config.cardsDir),
         silent: config.silentMode === true,
         onStoreError: (operation, error) => {
+          metrics.ledgerFailure(operation);
           logger.error(
             { operation, err: errorFacts(error) },
             'card ledger unavailable: card answered without it',
@@ -75,11 +80,13 @@ export function composeDependencies(
     },
     hashPatientId: createPatientIdHasher(config.logHashKey),
     isAcceptingWork,
+    metrics,
     trendViewDir: defaultTrendViewDir(),
     // Checked by ruleConfig above; published as they are for the app's own resolveRuleConfig.
     trendViewRules: {
       rules: readOptionalJson(config.rulesConfigPath, 'RULES_CONFIG') ?? null,
       siteCodes: readOptionalJson(config.siteCodesPath, 'SITE_CODES') ?? null,
+      valueSets: siteValueSets,
     },
   };
 }

@@ -20,6 +20,8 @@ import { composeDependencies } from './compose-dependencies.js';
 import { checkDataDir } from './config/data-dir.js';
 import { createApp } from './http/app.js';
 import type { Stores } from './storage/governance-store.js';
+import { createMetricsServer } from './metrics/metrics-server.js';
+import { createPrometheusMetrics } from './metrics/prometheus-metrics.js';
 import { importFeedbackFile } from './storage/import-feedback-file.js';
 import { openStores } from './storage/open-stores.js';
 import { createLogger, type Logger } from './logging/logger.js';
@@ -27,6 +29,8 @@ import { createLogger, type Logger } from './logging/logger.js';
 export interface RunningService {
   server: Server;
   url: string;
+  /** `http://host:port/metrics` when METRICS_PORT is set. */
+  metricsUrl?: string;
   /** Graceful stop; resolves when in-flight requests are done (or the grace period ran out). */
   stop(): Promise<void>;
 }
@@ -51,10 +55,19 @@ export async function startService(
   let accepting = true;
   checkDataDir(config.dataDir);
   const stores = await openStores(config);
+  const metrics = createPrometheusMetrics();
   let app: ReturnType<typeof createApp>;
+  let metricsServer: Server | undefined;
   try {
     await importLegacyFeedback(config.dataDir, stores, logger);
-    app = createApp(composeDependencies(config, env, logger, () => accepting, stores));
+    app = createApp(composeDependencies(config, env, logger, () => accepting, stores, metrics));
+    if (config.metricsPort !== undefined) {
+      metricsServer = createMetricsServer(metrics.registry);
+      await listenOn(metricsServer, config.metricsPort, config.metricsHost ?? '127.0.0.1', {
+        port: 'METRICS_PORT',
+        host: 'METRICS_HOST',
+      });
+    }
   } catch (error) {
     await stores.close();
     throw error;
@@ -85,6 +98,7 @@ export async function startService(
   return {
     server,
     url: `http://${urlHost}:${port}`,
+    ...(metricsServer === undefined ? {} : { metricsUrl: `${addressUrl(metricsServer)}/metrics` }),
     stop: () =>
       (stopping ??= new Promise<void>((resolve) => {
         accepting = false;
@@ -98,11 +112,18 @@ export async function startService(
         server.close(() => {
           clearTimeout(force);
           clearInterval(sweep);
+          metricsServer?.close();
           void stores.close().finally(resolve);
         });
         server.closeIdleConnections();
       })),
   };
+}
+
+function addressUrl(listener: Server): string {
+  const a = listener.address();
+  if (typeof a !== 'object' || a === null) return '';
+  return `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
 }
 
 /** feedback.jsonl from before the ledger, imported once (idempotent; the file is left in place). */

@@ -44,10 +44,19 @@ const envSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a plain lower-case identifier')
     .optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  REDIS_KEY_PREFIX: z.string().min(1).max(100).optional(),
   PATIENT_ID_HASH_KEY: z.string().min(32, 'at least 32 characters').optional(),
   GOVERNANCE_CONFIG: z.string().min(1).optional(),
   SILENT_MODE: z.enum(['true', 'false']).default('false'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).optional(),
 });
+
+/**
+ * Every environment variable the service reads: the schema above, and NODE_ENV and CDS_AUTH (read
+ * where they are understood). deploy/ manifests are checked against it (test/deploy).
+ */
+export const SERVICE_VARIABLES: readonly string[] = [...Object.keys(envSchema.shape), 'NODE_ENV', 'CDS_AUTH'];
 
 export interface ServiceConfig {
   port: number;
@@ -82,12 +91,18 @@ export interface ServiceConfig {
   databaseSchema?: string;
   /** Redis for the JWT replay cache (several replicas); unset = in memory. */
   redisUrl?: string;
+  /** Prefix of the replay cache's Redis keys (default `crs-sentinel:jti:`). */
+  redisKeyPrefix?: string;
   /** Key of the ledger's patient HMAC; unset = generated once into DATA_DIR (not in production). */
   patientIdHashKey?: string;
   /** JSON file overriding the governance policy's quiet periods (docs/governance.md). */
   governanceConfigPath?: string;
   /** Silent mode for every EHR: cards are assessed and recorded as silent, `{"cards": []}` answered. */
   silentMode?: true;
+  /** GET /metrics on its own listener (unset: no metrics listener). */
+  metricsPort?: number;
+  /** Interface of the metrics listener (default 127.0.0.1). */
+  metricsHost?: string;
 }
 
 /** The package root: where package.json is, from src/ (tests) or dist/src/ (built). */
@@ -171,8 +186,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
   if (e.DATABASE_URL !== undefined) config.databaseUrl = e.DATABASE_URL;
   if (e.DATABASE_SCHEMA !== undefined) config.databaseSchema = e.DATABASE_SCHEMA;
   if (e.REDIS_URL !== undefined) config.redisUrl = e.REDIS_URL;
+  if (e.REDIS_KEY_PREFIX !== undefined) config.redisKeyPrefix = e.REDIS_KEY_PREFIX;
   if (e.PATIENT_ID_HASH_KEY !== undefined) config.patientIdHashKey = e.PATIENT_ID_HASH_KEY;
   if (e.SILENT_MODE === 'true') config.silentMode = true;
+  if (e.METRICS_PORT !== undefined) config.metricsPort = e.METRICS_PORT;
+  if (e.METRICS_HOST !== undefined) config.metricsHost = e.METRICS_HOST;
   if (e.GOVERNANCE_CONFIG !== undefined) config.governanceConfigPath = path.resolve(cwd, e.GOVERNANCE_CONFIG);
   if (e.RULES_CONFIG !== undefined) config.rulesConfigPath = path.resolve(cwd, e.RULES_CONFIG);
   if (e.SITE_CODES !== undefined) config.siteCodesPath = path.resolve(cwd, e.SITE_CODES);

@@ -28,6 +28,11 @@ interface Named {
 
 /** The index of the built-in lists and the site's (`siteDir`: SITE_VALUESETS, resolved). */
 export function loadCodeIndex(siteDir: string | undefined): CodeIndex {
+  return loadCodeLists(siteDir).codes;
+}
+
+/** The index, and the site's own ValueSets as validated (published to the trend view). */
+export function loadCodeLists(siteDir: string | undefined): { codes: CodeIndex; siteValueSets: ValueSet[] } {
   const builtIn = BUILT_IN_VALUE_SET_FILES.map(({ file, json }) =>
     validated(`built-in value set valuesets/${file}`, json, 'restore the file from the release'),
   );
@@ -38,7 +43,10 @@ export function loadCodeIndex(siteDir: string | undefined): CodeIndex {
     const [problem] = valueSetProblems(valueSet, agents);
     if (problem !== undefined) throw new ConfigError(`${where}: ${problem}`);
   }
-  return site.length === 0 ? DEFAULT_CODE_INDEX : buildCodeIndex(all.map((n) => n.valueSet));
+  return {
+    codes: site.length === 0 ? DEFAULT_CODE_INDEX : buildCodeIndex(all.map((n) => n.valueSet)),
+    siteValueSets: site.map((n) => n.valueSet),
+  };
 }
 
 function readSiteValueSets(dir: string): Named[] {

@@ -69,6 +69,21 @@ export interface FhirClientOptions {
   /** Decompressed bytes all answers of the call may take together. */
   maxResponseBytes: number;
   batchSupport?: BatchSupportMemory;
+  /** Told of every HTTP request's outcome and duration (metrics; no URL, no PHI). */
+  onRequest?: FhirRequestObserver;
+}
+
+/** Low-cardinality outcome of one FHIR HTTP request, for metrics. */
+export type FhirRequestOutcome =
+  'ok' | 'http-4xx' | 'http-5xx' | 'deadline' | 'too-many-bytes' | 'cancelled' | 'failed';
+export type FhirRequestObserver = (outcome: FhirRequestOutcome, seconds: number) => void;
+
+function outcomeOf(error: unknown, call: FhirCall): FhirRequestOutcome {
+  const stop = call.stopReason;
+  if (stop !== undefined) return stop;
+  if (error instanceof FhirHttpError && error.status !== undefined)
+    return error.status >= 500 ? 'http-5xx' : 'http-4xx';
+  return 'failed';
 }
 
 export function openFhirClient(options: FhirClientOptions): FhirClient {
@@ -76,10 +91,23 @@ export function openFhirClient(options: FhirClientOptions): FhirClient {
   const call = new FhirCall({ timeoutMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes });
   const accessToken = options.accessToken;
   let requestCount = 0;
+  const observe = options.onRequest;
+  const fetchJson: typeof fetchFhirJson = async (c, request) => {
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      const answer = await fetchFhirJson(c, request);
+      observe?.('ok', seconds());
+      return answer;
+    } catch (error) {
+      observe?.(outcomeOf(error, c), seconds());
+      throw error;
+    }
+  };
   const get = async (url: string, what: string): Promise<unknown> => {
     requestCount++;
     try {
-      return await fetchFhirJson(call, { method: 'GET', url: expandUrl(baseUrl, url), accessToken });
+      return await fetchJson(call, { method: 'GET', url: expandUrl(baseUrl, url), accessToken });
     } catch (error) {
       throw new FhirFetchError(`${what}: ${describeFailure(error, call)}`);
     }
@@ -93,7 +121,7 @@ export function openFhirClient(options: FhirClientOptions): FhirClient {
       requestCount++;
       let answer: unknown;
       try {
-        answer = await fetchFhirJson(call, {
+        answer = await fetchJson(call, {
           method: 'POST',
           url: `${baseUrl}/`,
           accessToken,

@@ -28,7 +28,13 @@ import {
   type PatientData,
   type UnusedReason,
 } from '../rules/crs-sentinel/patient-data.js';
-import { FhirFetchError, openFhirClient, type BatchSupportMemory, type FhirClient } from './fhir-client.js';
+import {
+  FhirFetchError,
+  openFhirClient,
+  type BatchSupportMemory,
+  type FhirClient,
+  type FhirRequestObserver,
+} from './fhir-client.js';
 import {
   bundleResources,
   clinicalTime,
@@ -54,6 +60,8 @@ export interface GatherLimits {
   horizon: Date;
   /** Which FHIR servers answered a batch of searches (remembered across calls; no PHI). */
   batchSupport?: BatchSupportMemory;
+  /** Told of each FHIR request's outcome and duration (metrics). */
+  onFhirRequest?: FhirRequestObserver;
 }
 
 export interface GatherInput {
@@ -100,6 +108,7 @@ export async function gatherPatientData(
         timeoutMs: limits.timeoutMs,
         maxResponseBytes: limits.maxResponseBytes ?? DEFAULT_FHIR_MAX_RESPONSE_BYTES,
         ...(limits.batchSupport ? { batchSupport: limits.batchSupport } : {}),
+        ...(limits.onFhirRequest ? { onRequest: limits.onFhirRequest } : {}),
       })
     : undefined;
   try {

@@ -18,7 +18,15 @@ import type { Logger } from '../logging/logger.js';
 import { handlePatientView, type PatientViewDeps } from '../service/patient-view.js';
 import { recordFeedback } from '../service/record-feedback.js';
 import type { AuthenticatedCaller, RequestAuthenticator } from '../service/request-authenticator.js';
+import { OVERRIDE_REASON_SYSTEM } from '../governance/policy-config.js';
+import {
+  NO_METRICS,
+  feedbackReasonLabel,
+  hookOutcomeLabel,
+  type ServiceMetrics,
+} from '../metrics/service-metrics.js';
 import { createErrorHandler, malformedPath } from './error-handler.js';
+import { httpMetrics } from './http-metrics.js';
 import { addLogFacts, requestLogging } from './request-logging.js';
 import { jsonBody, parseByteLimit } from './request-body.js';
 import { TREND_VIEW_PATH, trendViewRouter, type SiteRuleFiles } from './trend-view-app.js';
@@ -35,6 +43,8 @@ export interface AppDeps {
   hashPatientId: (patientId: string) => string;
   /** Readiness beyond the store: false while shutting down. */
   isAcceptingWork?: () => boolean;
+  /** Prometheus counters and histograms (served on METRICS_PORT by server.ts). */
+  metrics?: ServiceMetrics;
   /** The built CRS trend view (SMART app), served under /app/ when set. */
   trendViewDir?: string;
   /** The site's RULES_CONFIG and SITE_CODES as read at start, published to the trend view. */
@@ -51,6 +61,8 @@ export function createApp(deps: AppDeps) {
   // The JWT `aud` is built from the path called: only the exact, canonical paths may match.
   app.set('case sensitive routing', true);
   app.use(requestLogging(deps.logger));
+  const metrics = deps.metrics ?? NO_METRICS;
+  app.use(httpMetrics(metrics));
   app.use(
     cors({
       origin: deps.corsOrigins,
@@ -115,6 +127,7 @@ export function createApp(deps: AppDeps) {
         patient: deps.hashPatientId(request.context.patientId),
         ...outcome.log,
       });
+      metrics.hookCall(hookOutcomeLabel(outcome.log));
       res.json(outcome.response);
     })
     .all(knownServiceOnly, methodNotAllowed(POST));
@@ -123,6 +136,12 @@ export function createApp(deps: AppDeps) {
     .route('/cds-services/:id/feedback')
     .post(authenticate, knownService, ...json, async (req, res) => {
       const feedback = parseFeedbackRequest(req.body);
+      for (const item of feedback.feedback) {
+        metrics.feedback(
+          item.outcome,
+          feedbackReasonLabel(item.overrideReason?.reason, OVERRIDE_REASON_SYSTEM),
+        );
+      }
       const count = await recordFeedback(
         CRS_SENTINEL_SERVICE_ID,
         feedback,
@@ -188,6 +207,7 @@ function authentication(deps: AppDeps): RequestHandler {
     const audience = `${deps.publicBaseUrl}${req.path}`;
     const result = await deps.authenticator.authenticate(req.get('authorization'), audience);
     if (!result.ok) {
+      deps.metrics?.authFailure(result.failedCheck);
       addLogFacts(res, { failedCheck: result.failedCheck, iss: result.iss, jti: result.jti });
       next(new CdsError('unauthorized', 'unauthorized'));
       return;

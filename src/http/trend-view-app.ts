@@ -38,6 +38,8 @@ export function standaloneLaunchUrl(publicBaseUrl: string, fhirBaseUrl: string, 
 export interface SiteRuleFiles {
   rules: unknown;
   siteCodes: unknown;
+  /** The site's own ValueSets (SITE_VALUESETS), as validated at start. */
+  valueSets?: readonly unknown[];
 }
 
 export function trendViewRouter(
@@ -47,7 +49,12 @@ export function trendViewRouter(
   const router = express.Router();
   router.get('/rules.json', (_req, res) => {
     res.setHeader('Cache-Control', 'no-cache');
-    res.json({ rules: siteRules.rules ?? null, siteCodes: siteRules.siteCodes ?? null });
+    const valueSets = siteRules.valueSets ?? [];
+    res.json({
+      rules: siteRules.rules ?? null,
+      siteCodes: siteRules.siteCodes ?? null,
+      ...(valueSets.length === 0 ? {} : { valueSets }),
+    });
   });
   router.use(
     express.static(dir, {

@@ -7,7 +7,7 @@ import type { HookRequest } from '../cds-hooks/hook-request.js';
 import { prefetchKeysFor } from '../cds-hooks/crs-sentinel-service.js';
 import type { CdsServiceResponse } from '../cds-hooks/cds-hooks-types.js';
 import { preconditionFailed } from '../errors/cds-error.js';
-import type { BatchSupportMemory } from '../fhir/fhir-client.js';
+import type { BatchSupportMemory, FhirRequestObserver } from '../fhir/fhir-client.js';
 import { gatherPatientData, type GatherResult } from '../fhir/gather-patient-data.js';
 import { assessCrs } from '../rules/crs-sentinel/assess-crs.js';
 import type { CrsCardTemplates } from '../rules/crs-sentinel/card-templates.js';
@@ -30,6 +30,8 @@ export interface PatientViewDeps {
   newUuid: () => string;
   /** The card ledger and policy (issue 11); without it every card is answered and nothing kept. */
   governance?: GovernanceDeps;
+  /** Told of each FHIR request's outcome and duration (metrics). */
+  onFhirRequest?: FhirRequestObserver;
   /** The CRS trend view's SMART launch URL, linked from the cards (absent: no link). */
   trendViewLaunchUrl?: string;
 }
@@ -40,6 +42,8 @@ export interface PatientViewOutcome {
   log: Pick<GatherResult, 'fhirRequests' | 'prefetched' | 'fetched'> & {
     cards: number;
     outcome: string;
+    /** The ASTCT grade found (null: none). */
+    grade: number | null;
     /** Resources not used, by `Type/reason`, e.g. `{"Observation/other-patient": 3}`; no ids. */
     unused?: Record<string, number>;
     /** Data sets whose search was cut off at its page limit (reported even when no card is shown). */
@@ -69,6 +73,7 @@ export async function handlePatientView(
       maxPages: deps.fhirMaxPages,
       ...(deps.fhirMaxResponseBytes === undefined ? {} : { maxResponseBytes: deps.fhirMaxResponseBytes }),
       ...(deps.fhirBatchSupport ? { batchSupport: deps.fhirBatchSupport } : {}),
+      ...(deps.onFhirRequest ? { onFhirRequest: deps.onFhirRequest } : {}),
       horizon: new Date(now.getTime() - ruleLookBackMs(deps.rules)),
     },
     prefetchKeysFor(deps.rules),
@@ -106,6 +111,7 @@ export async function handlePatientView(
       fetched: gathered.fetched,
       cards: response.cards.length,
       outcome: assessment.outcome.kind,
+      grade: assessment.grade.grade === 'none' ? null : assessment.grade.grade,
       ...(unused === undefined ? {} : { unused }),
       ...(gathered.data.truncated.length === 0 ? {} : { truncated: [...gathered.data.truncated] }),
       ...governed?.log,

@@ -18,6 +18,7 @@ export interface StoreConfig {
   readonly databaseUrl?: string;
   readonly databaseSchema?: string;
   readonly redisUrl?: string;
+  readonly redisKeyPrefix?: string;
 }
 
 export async function openStores(config: StoreConfig): Promise<Stores> {
@@ -25,7 +26,10 @@ export async function openStores(config: StoreConfig): Promise<Stores> {
   let redis: RedisReplayCache | undefined;
   if (config.redisUrl !== undefined) {
     try {
-      redis = await openRedisReplayCache({ url: config.redisUrl });
+      redis = await openRedisReplayCache({
+        url: config.redisUrl,
+        ...(config.redisKeyPrefix === undefined ? {} : { keyPrefix: config.redisKeyPrefix }),
+      });
     } catch (error) {
       await governance.close();
       throw new ConfigError(

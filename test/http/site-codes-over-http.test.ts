@@ -128,6 +128,18 @@ const SITES: [string, () => Record<string, string>][] = [
   ['SITE_VALUESETS', () => ({ SITE_VALUESETS: siteValueSets() })],
 ];
 
+describe('the trend view grades with the same code lists', () => {
+  it("GET /app/rules.json carries the site's ValueSets, as validated at start", async () => {
+    const res = await request(service({ SITE_VALUESETS: siteValueSets() }))
+      .get('/app/rules.json')
+      .expect(200);
+    const body = res.body as { valueSets?: { url: string }[] };
+    expect(body.valueSets?.map((v) => v.url)).toEqual([
+      'https://crs-sentinel.org/fhir/ValueSet/observations-temperature',
+    ]);
+  });
+});
+
 describe.each(SITES)('%s: the local code reaches discovery, prefetch and the FHIR fallback', (_, siteEnv) => {
   it('the fixture really charts its temperatures under the local code only', () => {
     expect(recoded.length).toBeGreaterThan(3);
