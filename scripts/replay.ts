@@ -1,7 +1,8 @@
 /**
  * `npm run replay -- --ndjson <folder> [--from <date>] [--to <date>] [--step 1h] [--out <dir>]
  * [--workers N] [--shard i/N] [--encounter-class ACUTE] [--site-codes <file>] [--rules <file>]
- * [--events <file>] [--event-window 24h] [--max-plots 60] [--no-plots]`: what crs-sentinel would
+ * [--events <file>] [--event-window 24h] [--assume-ack <duration> [--governance <file>]]
+ * [--max-plots 60] [--no-plots]`: what crs-sentinel would
  * have said, step by step, on a FHIR bulk export (docs/replay.md). Bad flags: one line, exit 2.
  */
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,8 @@ import { parseFlags } from './cli.js';
 const USAGE =
   'usage: npm run replay -- --ndjson <folder> [--from <date>] [--to <date>] [--step 1h] [--out <dir>]\n' +
   '         [--workers N] [--shard i/N] [--encounter-class <code,...>] [--site-codes <file>] [--rules <file>]\n' +
-  '         [--events <file>] [--event-window 24h] [--max-plots 60] [--no-plots] [--assume-ack <duration> (pending)]\n';
+  '         [--events <file>] [--event-window 24h] [--assume-ack <duration> [--governance <file>]]\n' +
+  '         [--max-plots 60] [--no-plots]\n';
 
 const flags = parseFlags('replay', {
   ndjson: { type: 'string' },
@@ -30,6 +32,7 @@ const flags = parseFlags('replay', {
   events: { type: 'string' },
   'event-window': { type: 'string' },
   'assume-ack': { type: 'string' },
+  governance: { type: 'string' },
   'max-plots': { type: 'string' },
   'no-plots': { type: 'boolean' },
   help: { type: 'boolean', default: false },
@@ -61,7 +64,7 @@ try {
       ...(command.labels.to !== undefined && { to: command.labels.to }),
       ...(command.settings.encounterClasses && { encounterClasses: command.settings.encounterClasses }),
       eventWindow: command.labels.eventWindow,
-      governance: 'none (every would-be card counted as shown)',
+      governance: command.labels.governance,
       events: command.settings.events,
       split: run.split,
       shards: [command.shard ? `${String(command.shard.index)}/${String(command.shard.count)}` : 'all'],

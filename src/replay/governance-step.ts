@@ -1,9 +1,14 @@
 /**
  * The governance step of a replay: given the decisions already taken for a patient and a new
- * would-be card, is it shown or suppressed? Pluggable so the replay runs the same policy as the
- * service (issue 11's alert-governance policy plugs in here); the default is no governance: every
- * would-be card counts as shown, and the report's "raw" and "governed" figures are equal.
+ * would-be card, is it shown or suppressed? Pluggable; the default is no governance (every
+ * would-be card counts as shown: "raw" = "governed"). `assumeAcknowledgement` runs the service's
+ * own policy (src/governance/policy.ts, issue 11) with a clinician answering every shown card
+ * "already being managed" a fixed delay after it was shown (`--assume-ack <duration>`).
  */
+import type { CardFacts } from '../governance/card-facts.js';
+import type { LedgerEntry } from '../governance/card-ledger.js';
+import { decideCard } from '../governance/policy.js';
+import { OVERRIDE_REASON_SYSTEM, type PolicyConfig } from '../governance/policy-config.js';
 
 export type Indicator = 'info' | 'warning' | 'critical';
 
@@ -21,6 +26,8 @@ export interface WouldBeCard {
   rule: string;
   /** Findings behind the card (domains and agents), for a policy that compares cards. */
   fingerprint: string;
+  /** What the service's ledger keeps of the card (src/governance/card-facts.ts). */
+  facts: CardFacts;
 }
 
 export interface Decision extends WouldBeCard {
@@ -31,3 +38,48 @@ export type GovernancePolicy = (previous: readonly Decision[], next: WouldBeCard
 
 /** No governance: everything the engine would say is shown. */
 export const showEveryCard: GovernancePolicy = () => 'shown';
+
+/** The override every simulated clinician gives (a reason the card offers). */
+const ALREADY_MANAGED = { system: OVERRIDE_REASON_SYSTEM, code: 'already-managed' };
+
+/** A replayed decision as the service's ledger would hold it, with the simulated answer. */
+function ledgerEntry(d: Decision, index: number, ackMs: number): LedgerEntry {
+  const decidedAt = new Date(d.atMs).toISOString();
+  const cardUuid = `replay-${String(index)}`;
+  const answeredAt = new Date(d.atMs + ackMs).toISOString();
+  return {
+    ...d.facts,
+    cardUuid,
+    suggestionUuids: [],
+    serviceId: 'crs-sentinel',
+    patientKey: 'replay',
+    hookInstance: 'replay',
+    ehrIssuer: 'replay',
+    decidedAt,
+    disposition: d.shown ? 'shown' : 'suppressed',
+    feedback: d.shown
+      ? [
+          {
+            serviceId: 'crs-sentinel',
+            card: cardUuid,
+            outcome: 'overridden',
+            overrideReason: ALREADY_MANAGED,
+            outcomeTimestamp: answeredAt,
+            receivedAt: answeredAt,
+          },
+        ]
+      : [],
+  };
+}
+
+/**
+ * The service's governance policy, every shown card answered "already being managed" `ackMs`
+ * after it was shown (the policy only counts an answer once its time has come).
+ */
+export function assumeAcknowledgement(ackMs: number, config: PolicyConfig): GovernancePolicy {
+  return (previous, next) => {
+    const history = previous.map((d, i) => ledgerEntry(d, i, ackMs));
+    const decision = decideCard({ history, candidate: next.facts, now: new Date(next.atMs), config });
+    return decision.action === 'show' ? 'shown' : 'suppressed';
+  };
+}

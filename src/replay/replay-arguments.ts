@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describeJsonError, parseJsonText } from '../config/json-text.js';
+import { resolvePolicyConfig } from '../governance/policy-config.js';
 import { DEFAULT_REFERENCE_EVENTS, referenceEventsSchema } from './reference-events.js';
 import { parseDuration } from './replay-steps.js';
 import type { ReplaySettings } from './run-replay.js';
@@ -26,6 +27,7 @@ export interface ReplayFlags {
   events?: string | undefined;
   'event-window'?: string | undefined;
   'assume-ack'?: string | undefined;
+  governance?: string | undefined;
   'max-plots'?: string | undefined;
   'no-plots'?: boolean | undefined;
 }
@@ -37,7 +39,7 @@ export interface ReplayCommand {
   shard?: Shard;
   maxPlots: number;
   settings: ReplaySettings;
-  labels: { step: string; eventWindow: string; from?: string; to?: string };
+  labels: { step: string; eventWindow: string; governance: string; from?: string; to?: string };
 }
 
 const fail = (message: string): never => {
@@ -88,10 +90,8 @@ export function parseReplayFlags(flags: ReplayFlags, cardsDir: string): ReplayCo
   if (flags.ndjson === undefined) fail('--ndjson <folder of a FHIR bulk export> is required');
   const ndjson = resolve(flags.ndjson as string);
   if (!existsSync(ndjson) || !statSync(ndjson).isDirectory()) fail(`--ndjson: ${ndjson} is not a folder`);
-  if (flags['assume-ack'] !== undefined)
-    fail(
-      '--assume-ack: pending: the alert-governance policy (issue 11) has not landed; replay counts raw cards only',
-    );
+  if (flags.governance !== undefined && flags['assume-ack'] === undefined)
+    fail('--governance <file> needs --assume-ack <duration> (without it no card is ever answered)');
   const step = flags.step ?? '1h';
   const eventWindow = flags['event-window'] ?? '24h';
   const fromMs = instant('from', flags.from);
@@ -112,7 +112,16 @@ export function parseReplayFlags(flags: ReplayFlags, cardsDir: string): ReplayCo
     ...(flags['encounter-class'] !== undefined && { encounterClasses: flags['encounter-class'].split(',') }),
     ...(flags['site-codes'] !== undefined && { siteCodes: readJsonFile('site-codes', flags['site-codes']) }),
     ...(flags.rules !== undefined && { ruleOverrides: readJsonFile('rules', flags.rules) }),
+    ...(flags['assume-ack'] !== undefined && { assumeAckMs: duration('assume-ack', flags['assume-ack']) }),
+    ...(flags.governance !== undefined && { governanceConfig: readJsonFile('governance', flags.governance) }),
   };
+  if (settings.governanceConfig !== undefined) {
+    try {
+      resolvePolicyConfig(settings.governanceConfig);
+    } catch (error) {
+      fail(`--governance: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   return {
     ndjson,
     out: resolve(flags.out ?? 'replay-report'),
@@ -127,6 +136,10 @@ export function parseReplayFlags(flags: ReplayFlags, cardsDir: string): ReplayCo
     labels: {
       step,
       eventWindow,
+      governance:
+        flags['assume-ack'] === undefined
+          ? 'none (every would-be card counted as shown)'
+          : `service policy (src/governance/policy.ts${flags.governance === undefined ? ', default quiet periods' : `, ${flags.governance}`}), every shown card answered "already managed" after ${flags['assume-ack']}`,
       ...(flags.from !== undefined && { from: flags.from }),
       ...(flags.to !== undefined && { to: flags.to }),
     },

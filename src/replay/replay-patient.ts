@@ -14,6 +14,7 @@ import { ruleLookBackMs, type CrsRuleConfig } from '../rules/crs-sentinel/rule-c
 import type { ReadingKind } from '../rules/crs-sentinel/rule-tables.js';
 import { sepsisCoding } from '../rules/crs-sentinel/sepsis-context.js';
 import type { CdsCard } from '../cds-hooks/cds-hooks-types.js';
+import { cardFacts } from '../governance/card-facts.js';
 import type { Decision, GovernancePolicy, Indicator, WouldBeCard } from './governance-step.js';
 import type { PatientTimeline } from './patient-timeline.js';
 import {
@@ -199,6 +200,7 @@ function wouldBeCard(a: CrsAssessment, card: CdsCard, atMs: number): WouldBeCard
     summary: card.summary,
     rule:
       sepsisRules.length && a.outcome.kind === 'sepsis-card' ? `${kind} (${sepsisRules.join(', ')})` : kind,
+    facts: cardFacts(a, card),
     fingerprint: JSON.stringify([
       a.grade.hypotensionDomain,
       a.grade.hypoxiaDomain,

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { loadCardTemplates } from '../cards/load-card-templates.js';
 import { resolveRuleConfig } from '../rules/crs-sentinel/rule-config.js';
-import { showEveryCard } from './governance-step.js';
+import { resolvePolicyConfig } from '../governance/policy-config.js';
+import { assumeAcknowledgement, showEveryCard } from './governance-step.js';
 import { buildTimeline } from './patient-timeline.js';
 import type { ReferenceEventDefinition } from './reference-events.js';
 import { replayPatient, type PatientReplay, type ReplayOptions } from './replay-patient.js';
@@ -32,6 +33,10 @@ export interface ReplaySettings {
   events: ReferenceEventDefinition[];
   plotSeries: boolean;
   cardsDir: string;
+  /** Simulated acknowledgement delay: the service's governance policy runs (else none). */
+  assumeAckMs?: number;
+  /** Parsed GOVERNANCE_CONFIG JSON (the policy's quiet periods), with assumeAckMs. */
+  governanceConfig?: unknown;
   /** Parsed RULES_CONFIG and SITE_CODES JSON (as the service reads them). */
   ruleOverrides?: unknown;
   siteCodes?: unknown;
@@ -52,7 +57,10 @@ export function replayOptions(settings: ReplaySettings): ReplayOptions {
     rules: resolveRuleConfig(settings.ruleOverrides ?? {}, settings.siteCodes),
     templates: loadCardTemplates(settings.cardsDir),
     events: settings.events,
-    policy: showEveryCard,
+    policy:
+      settings.assumeAckMs === undefined
+        ? showEveryCard
+        : assumeAcknowledgement(settings.assumeAckMs, resolvePolicyConfig(settings.governanceConfig)),
     eventWindowMs: settings.eventWindowMs,
     plotSeries: settings.plotSeries,
   };

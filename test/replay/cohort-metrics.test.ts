@@ -17,6 +17,13 @@ function card(atMs: number, fingerprint: unknown[], indicator: Decision['indicat
     summary: `Circulatory failure in a sepsis context: SBP ${String(80 + atMs / H)} mmHg`,
     rule: 'sepsis-circulation (diagnosis)',
     fingerprint: JSON.stringify(fingerprint),
+    facts: {
+      kind: 'sepsis-circulation',
+      grade: null,
+      context: 'sepsis',
+      indicator,
+      fingerprint: { domains: [], agents: [] },
+    },
     shown: true,
   };
 }

@@ -68,7 +68,8 @@ describe('npm run replay / replay-merge', () => {
     [['--ndjson', '.', '--shard', '3/2'], /^replay: --shard: expected i\/N with 1 <= i <= N/],
     [['--ndjson', '.', '--workers', '0'], /^replay: --workers: expected a whole number >= 1/],
     [['--ndjson', '.', '--from', 'yesterday'], /^replay: --from: expected a date or date-time/],
-    [['--ndjson', '.', '--assume-ack', '2h'], /^replay: --assume-ack: pending/],
+    [['--ndjson', '.', '--assume-ack', 'soon'], /^replay: --assume-ack: expected a duration/],
+    [['--ndjson', '.', '--governance', 'g.json'], /^replay: --governance <file> needs --assume-ack/],
     [['--bogus'], /^replay: Unknown option '--bogus'/],
   ])('%j: one line, exit 2', async (args, message) => {
     const result = await replay(...args);

@@ -154,4 +154,25 @@ describe('replay of a constructed export', () => {
       },
     });
   });
+
+  it('--assume-ack runs the service governance policy: an answered card quiets the same card, escalation breaks through', async () => {
+    const run = await runReplay({ ndjson: exportDir, settings: { ...settings, assumeAckMs: 2 * HOUR } });
+    const cart = run.patients.find((p) => p.patientKey === patientKey('cart'));
+    const shown = cart?.decisions
+      .filter((d) => d.shown)
+      .map((d) => `${String((d.atMs - T0) / HOUR)}h ${d.grade}`);
+    // 5 h and 6 h shown (no answer yet); the 5 h card is answered at 7 h: quiet for 12 h (policy
+    // default) until the grade rises at 11 h and 12 h (and at 13 h against the grade-2 card answered
+    // then); from 14 h the grade-3 card answered is the reference and nothing is new.
+    expect(shown?.join(', ')).toBe('5h 1, 6h 1, 11h 2, 12h 3, 13h 3');
+    const report = cohortReport(run.patients, DEFAULT_REFERENCE_EVENTS);
+    expect(report.cards.governed).toEqual({
+      critical: 3,
+      'critical/grade 2': 1,
+      'critical/grade 3': 2,
+      warning: 2,
+      'warning/grade 1': 2,
+    });
+    expect(report.alertEpisodes).toMatchObject({ raw: 1, governed: 1 });
+  });
 });
