@@ -13,6 +13,7 @@ import {
   DECISION_COLUMNS,
   FEEDBACK_COLUMNS,
   decisionValues,
+  decisionFromRow,
   feedbackFromRow,
   feedbackValues,
   joinFeedback,
@@ -98,20 +99,16 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         for (const d of decisions) await client.query(insertDecision, decisionValues(d));
       });
     },
+    // One round trip on the hook's path (issue 11, "Cost"): each decision with its feedback rows.
     async patientHistory(serviceId, patientKey, since) {
-      const args = [serviceId, patientKey, since.getTime()];
-      const [decisions, feedback] = await Promise.all([
-        pool.query<DecisionRow>(
-          'SELECT * FROM card_decision WHERE service_id = $1 AND patient_key = $2 AND decided_at >= $3 ORDER BY decided_at, card_uuid',
-          args,
-        ),
-        pool.query<FeedbackRow>(
-          `SELECT f.* FROM card_feedback f JOIN card_decision d ON d.card_uuid = f.card_uuid
-           WHERE d.service_id = $1 AND d.patient_key = $2 AND d.decided_at >= $3 ORDER BY f.outcome_at, f.id`,
-          args,
-        ),
-      ]);
-      return joinFeedback(decisions.rows, feedback.rows);
+      const result = await pool.query<DecisionRow & { feedback_rows: FeedbackRow[] }>(
+        `SELECT d.*, COALESCE((SELECT json_agg(f ORDER BY f.outcome_at, f.id) FROM card_feedback f
+           WHERE f.card_uuid = d.card_uuid), '[]'::json) AS feedback_rows
+         FROM card_decision d WHERE d.service_id = $1 AND d.patient_key = $2 AND d.decided_at >= $3
+         ORDER BY d.decided_at, d.card_uuid`,
+        [serviceId, patientKey, since.getTime()],
+      );
+      return result.rows.map((row) => decisionFromRow(row, row.feedback_rows.map(feedbackFromRow)));
     },
     async decisionsBetween(from, to) {
       const args = [from.getTime(), to.getTime()];
