@@ -14,7 +14,7 @@
  *
  * This module and fhir-client.ts are the only places that talk to a FHIR server.
  */
-import type { FhirResource, Medication, MedicationAdministration } from 'fhir/r4';
+import type { Medication, MedicationAdministration } from 'fhir/r4';
 import { badRequest, preconditionFailed } from '../errors/cds-error.js';
 import {
   PREFETCH_KEYS,
@@ -22,12 +22,7 @@ import {
   type PrefetchKeyName,
   type PrefetchKeys,
 } from '../cds-hooks/crs-sentinel-service.js';
-import {
-  emptyPatientData,
-  type DataSetName,
-  type PatientData,
-  type UnusedReason,
-} from '../rules/crs-sentinel/patient-data.js';
+import type { PatientData } from '../rules/crs-sentinel/patient-data.js';
 import {
   FhirFetchError,
   openFhirClient,
@@ -43,8 +38,8 @@ import {
   isResource,
   nextLink,
 } from './fhir-resource-narrowing.js';
-import { isNarrowedResourceType, resourceProblem, type NarrowedResourceType } from './narrow-resources.js';
-import { belongsToPatient } from './patient-reference.js';
+import { assemblePatientData, UnusedTally } from './assemble-patient-data.js';
+import { resourceProblem } from './narrow-resources.js';
 
 /** FHIR_MAX_RESPONSE_BYTES's default: real prefetch-sized answers run to a few MB per hook. */
 export const DEFAULT_FHIR_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
@@ -125,7 +120,7 @@ export async function gatherPatientData(
         return pageOn(key, prefetched.bundle, client, limits, 'prefetch');
       }),
     );
-    const data = assemble(results, keys, input.patientId);
+    const data = assemblePatientData(results, keys, input.patientId);
     await resolveMedicationReferences(data, client);
     return {
       data,
@@ -246,107 +241,6 @@ function olderThan(resources: unknown[], horizon: Date): boolean {
     const ms = time === undefined ? Number.NaN : Date.parse(time);
     return !Number.isNaN(ms) && ms < horizon.getTime();
   });
-}
-
-function assemble(results: KeyResult[], keys: PrefetchKeys, patientId: string): PatientData {
-  const data = emptyPatientData();
-  const unused = new UnusedTally();
-  // Ids seen, per resource type: no "Type/id" string is built per resource (hundreds per hook).
-  const seen = new Map<string, Set<string>>();
-  for (const result of results) {
-    const dataSet: DataSetName = keys[result.key].dataSet;
-    // A next page the rules never read (older body weights) is no truncation worth reporting.
-    const matters = keys[result.key].truncationMatters;
-    if (result.truncated && matters && !data.truncated.includes(dataSet)) data.truncated.push(dataSet);
-    for (const resource of result.resources) {
-      if (!isResource(resource)) {
-        unused.add('unknown', 'malformed', 'Bundle.entry.resource: expected a FHIR resource');
-        continue;
-      }
-      const type = resource.resourceType;
-      // Types no data set holds (a Practitioner `_include`d, say) are dropped, as before.
-      if (!isNarrowedResourceType(type)) continue;
-      // Pages and keys can overlap (a resource on two pages, weight in two searches): keep one.
-      const id: unknown = resource.id;
-      if (typeof id === 'string' && !firstSighting(seen, type, id)) continue;
-      const problem = resourceProblem(type, resource);
-      if (problem !== undefined) {
-        unused.add(type, 'malformed', problem);
-        continue;
-      }
-      const owner = belongsToPatient(type, resource, patientId);
-      if (owner !== 'yes') {
-        unused.add(type, owner);
-        continue;
-      }
-      place(data, dataSet, resource);
-    }
-  }
-  data.unused = unused.list();
-  return data;
-}
-
-/** Unused resources counted by type and reason, with the first problem seen (no ids, no values). */
-class UnusedTally {
-  private readonly byKey = new Map<string, PatientData['unused'][number]>();
-
-  add(resourceType: NarrowedResourceType | 'unknown', reason: UnusedReason, detail?: string): void {
-    const key = `${resourceType}/${reason}`;
-    const known = this.byKey.get(key);
-    if (known) known.count++;
-    else this.byKey.set(key, { resourceType, reason, count: 1, ...(detail === undefined ? {} : { detail }) });
-  }
-
-  /** Carries on counting from an earlier list. */
-  restore(item: PatientData['unused'][number]): void {
-    this.byKey.set(`${item.resourceType}/${item.reason}`, { ...item });
-  }
-
-  list(): PatientData['unused'] {
-    return [...this.byKey.values()];
-  }
-}
-
-/** True the first time a resource type and id are seen (and records them). */
-function firstSighting(seen: Map<string, Set<string>>, resourceType: string, id: string): boolean {
-  let ids = seen.get(resourceType);
-  if (!ids) {
-    ids = new Set();
-    seen.set(resourceType, ids);
-  }
-  if (ids.has(id)) return false;
-  ids.add(id);
-  return true;
-}
-
-/** Puts a resource where it belongs; resources of a type a data set does not hold are dropped. */
-function place(data: PatientData, dataSet: DataSetName, resource: FhirResource): void {
-  switch (resource.resourceType) {
-    case 'Patient':
-      if (dataSet === 'patient') data.patient = resource;
-      return;
-    case 'Observation':
-      if (dataSet === 'vitals') data.vitals.push(resource);
-      else if (dataSet === 'labs') data.labs.push(resource);
-      return;
-    case 'MedicationAdministration':
-      if (dataSet === 'medicationAdministrations') data.medicationAdministrations.push(resource);
-      return;
-    case 'Medication':
-      data.medications.push(resource); // `_include`d by a server or bundled by an EHR
-      return;
-    case 'Condition':
-      if (dataSet === 'conditions') data.conditions.push(resource);
-      return;
-    case 'Procedure':
-      if (dataSet === 'procedures') data.procedures.push(resource);
-      return;
-    case 'Encounter':
-      if (dataSet === 'encounters') data.encounters.push(resource);
-      return;
-    default:
-      return;
-  }
 }
 
 /**

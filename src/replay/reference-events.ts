@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { CodeIndex } from '../rules/crs-sentinel/code-index.js';
+import { DEFAULT_RULE_CONFIG } from '../rules/crs-sentinel/rule-config.js';
 import { medicationEvents } from '../rules/crs-sentinel/medication-events.js';
 import { normalizeObservations, type Reading } from '../rules/crs-sentinel/normalize-observations.js';
 import type { PatientData } from '../rules/crs-sentinel/patient-data.js';
@@ -63,11 +64,12 @@ export const referenceEventsSchema = z.array(eventSchema).min(1);
 export type ReferenceEventDefinition = z.infer<typeof eventSchema>;
 
 /**
- * The defaults of issue 12: shock treated (a vasopressor infusion starts), hypotension (SBP < 90
- * mmHg, the ASTCT 2019 and qSOFA hypotension line, or MAP < 65 mmHg, the Sepsis-3 septic shock
- * target: Singer M et al. JAMA 2016;315:801), fever (>= 38.0 °C, the ASTCT 2019 fever
- * definition: Lee DW et al. Biol Blood Marrow Transplant 2019;25:625).
+ * The defaults of issue 12, on the engine's own default thresholds (rule-config.ts, where their
+ * sources are cited): shock treated (a vasopressor infusion starts), hypotension (SBP below the
+ * ASTCT 2019 line, or MAP below the Sepsis-3 septic shock target), fever (the ASTCT 2019 fever).
  */
+const { systolicBelow, meanArterialBelow, feverCelsius } = DEFAULT_RULE_CONFIG.thresholds;
+
 export const DEFAULT_REFERENCE_EVENTS: readonly ReferenceEventDefinition[] = [
   {
     id: 'vasopressor-start',
@@ -78,18 +80,18 @@ export const DEFAULT_REFERENCE_EVENTS: readonly ReferenceEventDefinition[] = [
   },
   {
     id: 'hypotension',
-    label: 'first SBP < 90 or MAP < 65 mmHg',
+    label: `first SBP < ${systolicBelow} or MAP < ${meanArterialBelow} mmHg`,
     type: 'reading',
     anyOf: [
-      { kind: 'systolic-bp', below: 90 },
-      { kind: 'mean-arterial-pressure', below: 65 },
+      { kind: 'systolic-bp', below: systolicBelow },
+      { kind: 'mean-arterial-pressure', below: meanArterialBelow },
     ],
   },
   {
     id: 'fever',
-    label: 'first temperature >= 38 °C',
+    label: `first temperature >= ${feverCelsius} °C`,
     type: 'reading',
-    anyOf: [{ kind: 'temperature', atLeast: 38 }],
+    anyOf: [{ kind: 'temperature', atLeast: feverCelsius }],
   },
 ];
 

@@ -1,23 +1,16 @@
 /**
  * The view's FHIR searches and how their answers become PatientData (no fhirclient here: Node
  * tests import it). The searches are the CDS service's own prefetch templates (the same code
- * lists), widened to the view's look-back; each resource is narrowed and checked to belong to the
- * patient by the service's own boundary functions (src/fhir/narrow-resources.ts,
- * patient-reference.ts) before the core sees it; what is not used is counted, as on the card.
+ * lists), widened to the view's look-back; their answers are assembled by the service's own code
+ * (src/fhir/assemble-patient-data.ts) before the core sees them.
  */
-import type { FhirResource } from 'fhir/r4';
 import {
   PREFETCH_KEYS,
   type PrefetchKeyName,
   type PrefetchKeys,
 } from '../../../src/cds-hooks/crs-sentinel-service.js';
-import { isNarrowedResourceType, resourceProblem } from '../../../src/fhir/narrow-resources.js';
-import { belongsToPatient } from '../../../src/fhir/patient-reference.js';
-import {
-  emptyPatientData,
-  type DataSetName,
-  type PatientData,
-} from '../../../src/rules/crs-sentinel/patient-data.js';
+import { assemblePatientData, type SearchResult } from '../../../src/fhir/assemble-patient-data.js';
+import type { PatientData } from '../../../src/rules/crs-sentinel/patient-data.js';
 import { VIEW } from './view-settings.js';
 
 /** The date search parameter of each windowed search (the rest are small and read whole). */
@@ -65,72 +58,10 @@ export function searchUrls(
     });
 }
 
-/** Narrowed, the patient's own, one of each (pages and searches overlap), into their data sets. */
-export function assemble(
-  results: readonly { key: PrefetchKeyName; resources: readonly unknown[]; truncated: boolean }[],
-  patientId: string,
-): PatientData {
-  const data = emptyPatientData();
-  const seen = new Set<string>();
-  const unused = new Map<string, PatientData['unused'][number]>();
-  const count = (resourceType: string, reason: PatientData['unused'][number]['reason'], detail?: string) => {
-    const item = unused.get(`${resourceType}/${reason}`);
-    if (item) item.count++;
-    else
-      unused.set(`${resourceType}/${reason}`, {
-        resourceType,
-        reason,
-        count: 1,
-        ...(detail !== undefined && { detail }),
-      });
-  };
-  for (const { key, resources, truncated } of results) {
-    const dataSet = PREFETCH_KEYS[key].dataSet;
-    if (truncated && !data.truncated.includes(dataSet)) data.truncated.push(dataSet);
-    for (const resource of resources) {
-      const type = (resource as { resourceType?: unknown }).resourceType;
-      if (!isNarrowedResourceType(type)) continue;
-      const id = (resource as { id?: unknown }).id;
-      if (typeof id === 'string' && seen.has(`${type}/${id}`)) continue;
-      if (typeof id === 'string') seen.add(`${type}/${id}`);
-      const problem = resourceProblem(type, resource);
-      if (problem !== undefined) {
-        count(type, 'malformed', problem);
-        continue;
-      }
-      const owner = belongsToPatient(type, resource as { id?: unknown; subject?: unknown }, patientId);
-      if (owner !== 'yes') count(type, owner);
-      else place(data, dataSet, resource as FhirResource);
-    }
-  }
-  data.unused = [...unused.values()];
-  return data;
-}
-
-function place(data: PatientData, dataSet: DataSetName, resource: FhirResource): void {
-  switch (resource.resourceType) {
-    case 'Patient':
-      data.patient = resource;
-      return;
-    case 'Observation':
-      (dataSet === 'labs' ? data.labs : data.vitals).push(resource);
-      return;
-    case 'MedicationAdministration':
-      data.medicationAdministrations.push(resource);
-      return;
-    case 'Medication':
-      data.medications.push(resource);
-      return;
-    case 'Condition':
-      data.conditions.push(resource);
-      return;
-    case 'Procedure':
-      data.procedures.push(resource);
-      return;
-    case 'Encounter':
-      data.encounters.push(resource);
-      return;
-    default:
-      return;
-  }
+/**
+ * Into the PatientData the core reads, exactly as the service does (src/fhir/assemble-patient-data.ts:
+ * narrowed, the patient's own, one of each, what is not used counted).
+ */
+export function assemble(results: readonly SearchResult[], patientId: string): PatientData {
+  return assemblePatientData(results, PREFETCH_KEYS, patientId);
 }
