@@ -167,7 +167,9 @@ function feverLoweringDrugs(
   const waiving = new Map<string, MaskingAgent>();
   const premedication = new Map<string, MaskingAgent>();
   for (const e of input.events) {
-    if (!MASKING_CLASSES.has(e.medicationClass)) continue;
+    // A dose that acts where applied (eye drops, cream, inhaled) is no antipyretic, anticytokine
+    // or steroid therapy of CRS: it neither waives fever nor counts as premedication.
+    if (!MASKING_CLASSES.has(e.medicationClass) || e.surfaceOnly === true) continue;
     const given = timeMs(e.start);
     if (given > nowMs) continue;
     const agent: MaskingAgent = {

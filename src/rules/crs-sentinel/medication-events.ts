@@ -25,6 +25,7 @@ import {
   IV_ROUTE_WORDS,
   LOCAL_ANAESTHETIC_NAMES,
   LOCAL_ROUTE_WORDS,
+  SURFACE_ROUTE_WORDS,
   SYSTEM,
   type MedicationClass,
   type MedicationConcept,
@@ -49,6 +50,11 @@ export interface MedicationEvent {
   route: 'iv' | 'enteral' | 'local' | 'unknown';
   /** Given as an infusion (a period, a rate, in progress, or said so), not a single dose. */
   infusion: boolean;
+  /**
+   * Given on a surface (skin, eye, ear, nose, airways): acts where applied, not on the whole body
+   * (dexamethasone eye drops, hydrocortisone cream). Absent when systemic or unknown.
+   */
+  surfaceOnly?: true;
   matchedBy: MatchedBy;
   /** What matched: "system|code" or the matched text. */
   matchedOn: string;
@@ -84,6 +90,7 @@ export function medicationEvents(
     if (!found.length) continue;
     const words = administrationWords(ma, found, data.medications);
     const route = routeOf(ma, words, codes);
+    const surface = actsOnSurfaceOnly(ma, words, codes);
     const infusion = isInfusion(ma, timing, words, found, siteCodes);
     const withAnaesthetic = LOCAL_ANAESTHETIC_NAMES.some((n) => words.has(n));
     for (const match of found) {
@@ -98,6 +105,7 @@ export function medicationEvents(
       );
       event.route = route;
       event.infusion = infusion;
+      if (surface) event.surfaceOnly = true;
       events.push(event);
     }
   }
@@ -213,6 +221,25 @@ function routeOf(
   if (ENTERAL_ROUTE_WORDS.some((w) => words.has(w))) return 'enteral';
   if (IV_ROUTE_WORDS.some((w) => words.has(w))) return 'iv';
   return 'unknown';
+}
+
+/**
+ * A dose that acts where applied (skin, eye, ear, nose, airways): a coded route decides (any route
+ * the lists know: IV, enteral, IM, SC and rectal are systemic); without one, surface words in the
+ * dosage or product text, unless they also say oral or IV.
+ */
+function actsOnSurfaceOnly(
+  ma: MedicationAdministration,
+  words: ReadonlySet<string>,
+  codes: CodeIndex,
+): boolean {
+  for (const c of codingsOf(ma.dosage?.route)) {
+    if (c.system === undefined || c.code === undefined) continue;
+    if (codes.has('surface-routes', c.system, c.code)) return true;
+    if (codes.route(c.system, c.code) !== undefined) return false;
+  }
+  const systemic = [...ENTERAL_ROUTE_WORDS, ...IV_ROUTE_WORDS].some((w) => words.has(w));
+  return !systemic && SURFACE_ROUTE_WORDS.some((w) => words.has(w));
 }
 
 /**

@@ -343,6 +343,34 @@ export const ENTERAL_ROUTE_WORDS: readonly string[] = [
   'ng tube',
   'per tube',
 ];
+/**
+ * Route or form words (normalised text) of doses that act where applied (skin, eye, ear, nose,
+ * airways), for routes sent as text only: such a steroid or antipyretic is no fever-masking
+ * therapy (ASTCT 2019 Table 1 footnote; the coded routes are the `surface-routes` ValueSet).
+ * [DESIGN] "drops" alone is not here: paediatric acetaminophen comes as oral drops.
+ */
+export const SURFACE_ROUTE_WORDS: readonly string[] = [
+  'topical',
+  'cream',
+  'ointment',
+  'gel',
+  'lotion',
+  'ophth',
+  'ophthalmic',
+  'eye',
+  'otic',
+  'ear',
+  'nasal',
+  'intranasal',
+  'inhaled',
+  'inhalation',
+  'inhaler',
+  'nebulized',
+  'nebulised',
+  'neb',
+  'mouthwash',
+  'dental',
+];
 export const IV_ROUTE_WORDS: readonly string[] = ['iv', 'intravenous', 'intravenously', 'i v'];
 
 /**
