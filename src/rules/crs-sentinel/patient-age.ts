@@ -48,8 +48,13 @@ function parseBirthDate(value: string): Date | undefined {
   return real ? date : undefined;
 }
 
-/** The Goldstein band of a child (under 18), or undefined for an adult or an unknown age. */
+/**
+ * The Goldstein band of a child (under 18), or undefined for an adult or an unknown age. Bands in
+ * years go by calendar age (Goldstein 2005 Table 3 groups children by completed years).
+ */
 export function paediatricBand(age: PatientAge, rules: CrsRuleConfig): PaediatricBand | undefined {
   if (!age.known) return undefined;
-  return rules.thresholds.paediatricBands.find((band) => age.days < band.maxAgeDays);
+  return rules.thresholds.paediatricBands.find((band) =>
+    band.maxAgeYears !== undefined ? age.years < band.maxAgeYears : age.days < band.maxAgeDays,
+  );
 }

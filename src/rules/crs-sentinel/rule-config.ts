@@ -126,6 +126,12 @@ export interface PaediatricBand {
   label: string;
   /** The band covers ages up to this many days (exclusive of the next band). */
   maxAgeDays: number;
+  /**
+   * For bands bounded in years: the band covers calendar ages below this many whole years (a
+   * child is 6 on their sixth birthday); decides instead of `maxAgeDays`, which only approximates
+   * a year as 365.25 days and so put a child in the younger band on the birthday itself.
+   */
+  maxAgeYears?: number | undefined;
   heartRateAbove: number;
   /** Bradycardia criterion (infants only). */
   heartRateBelow?: number | undefined;
@@ -162,6 +168,7 @@ export const GOLDSTEIN_BANDS: readonly PaediatricBand[] = [
   {
     label: '1 month-1 year',
     maxAgeDays: 2 * YEAR_DAYS,
+    maxAgeYears: 2,
     heartRateAbove: 180,
     heartRateBelow: 90,
     respRateAbove: 34,
@@ -172,6 +179,7 @@ export const GOLDSTEIN_BANDS: readonly PaediatricBand[] = [
   {
     label: '2-5 years',
     maxAgeDays: 6 * YEAR_DAYS,
+    maxAgeYears: 6,
     heartRateAbove: 140,
     respRateAbove: 22,
     wbcAbove: 15.5,
@@ -181,6 +189,7 @@ export const GOLDSTEIN_BANDS: readonly PaediatricBand[] = [
   {
     label: '6-12 years',
     maxAgeDays: 13 * YEAR_DAYS,
+    maxAgeYears: 13,
     heartRateAbove: 130,
     respRateAbove: 18,
     wbcAbove: 13.5,
@@ -190,6 +199,7 @@ export const GOLDSTEIN_BANDS: readonly PaediatricBand[] = [
   {
     label: '13-17 years',
     maxAgeDays: 18 * YEAR_DAYS,
+    maxAgeYears: 18,
     heartRateAbove: 110,
     respRateAbove: 14,
     wbcAbove: 11,
@@ -275,6 +285,7 @@ export const ruleOverridesSchema = z.strictObject({
           z.strictObject({
             label: z.string().min(1),
             maxAgeDays: positive,
+            maxAgeYears: positive.optional(),
             heartRateAbove: positive,
             heartRateBelow: positive.optional(),
             respRateAbove: positive,
