@@ -76,6 +76,13 @@ export interface CrsRuleConfig {
     spo2Below: number;
     /** [ASTCT] exactly 6 L/min is low-flow (the mosunetuzumab label says high-flow). */
     lowFlowMaxLitresPerMinute: number;
+    /**
+     * [DESIGN] positive pressure counts (grade 4) only with an oxygen need (SpO2 below
+     * `spo2Below`, an O2 flow, FiO2 > 21 %) charted within this many hours of it and before the
+     * patient is charted on another device (clinical reference section 1: home CPAP on room air
+     * is not grade 4). 4 h: flowsheets chart the device at each respiratory check (1-4 hourly).
+     */
+    positivePressureNeedHours: number;
   };
   /** [SEPSIS3] SIRS (Bone 1992) and qSOFA criteria. */
   sirs: {
@@ -228,6 +235,7 @@ export const DEFAULT_RULE_CONFIG: CrsRuleConfig = {
     paediatricSirsTempAbove: 38.5,
     spo2Below: 90,
     lowFlowMaxLitresPerMinute: 6,
+    positivePressureNeedHours: 4,
   },
   sirs: { tempAbove: 38, tempBelow: 36, heartRateAbove: 90, respRateAbove: 20, wbcAbove: 12, wbcBelow: 4 },
   qsofa: { respRateAtLeast: 22, systolicAtMost: 100, gcsBelow: 15 },
@@ -299,6 +307,7 @@ export const ruleOverridesSchema = z.strictObject({
       paediatricSirsTempAbove: z.number().min(37).max(41).optional(),
       spo2Below: z.number().min(70).max(100).optional(),
       lowFlowMaxLitresPerMinute: positive.optional(),
+      positivePressureNeedHours: positive.optional(),
     })
     .optional(),
   sirs: z
