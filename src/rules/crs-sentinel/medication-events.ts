@@ -84,7 +84,7 @@ export function medicationEvents(
   const matches = newConceptMemo();
   for (const ma of data.medicationAdministrations) {
     if (!GIVEN_STATUSES.includes(ma.status)) continue;
-    const timing = timingOf(ma.effectiveDateTime, ma.effectivePeriod);
+    const timing = timingOf(ma.effectiveDateTime, ma.effectivePeriod, ma.status);
     if (!timing || timing.start > nowMs) continue;
     const found = identifyAdministration(ma, data.medications, siteCodes, codes, matches);
     if (!found.length) continue;
@@ -111,7 +111,7 @@ export function medicationEvents(
   }
   for (const procedure of data.procedures) {
     if (!GIVEN_STATUSES.includes(procedure.status)) continue;
-    const timing = timingOf(procedure.performedDateTime, procedure.performedPeriod);
+    const timing = timingOf(procedure.performedDateTime, procedure.performedPeriod, procedure.status);
     if (!timing || timing.start > nowMs) continue;
     const match = identifyProcedure(procedure, siteCodes, codes);
     if (match)
@@ -152,10 +152,18 @@ function toEvent(
 
 type Timing = { start: number; end?: number };
 
-/** A single time (start = end), else a period's start and end, else its end alone (start = end). */
-function timingOf(single: string | undefined, period: Period | undefined): Timing | undefined {
+/**
+ * A single time (start = end), else a period's start and end, else its end alone (start = end).
+ * A single time on a record still in progress is when it started: it has no end yet (a
+ * blinatumomab bag charted with its start as effectiveDateTime is still running).
+ */
+function timingOf(
+  single: string | undefined,
+  period: Period | undefined,
+  status: string,
+): Timing | undefined {
   const at = parseFhirTime(single);
-  if (at !== undefined) return { start: at, end: at };
+  if (at !== undefined) return status === 'in-progress' ? { start: at } : { start: at, end: at };
   const start = parseFhirTime(period?.start);
   const end = parseFhirTime(period?.end);
   if (start !== undefined) return end !== undefined ? { start, end } : { start };
