@@ -390,6 +390,11 @@ function tocilizumabStatus(input: TocilizumabInput): TocilizumabStatus {
     return block(
       `the patient is under ${t.minAgeYears} years: tocilizumab for CRS is labelled from ${t.minAgeYears} years of age`,
     );
+  // A birthDate of a year or month only: the patient may still be under the labelled age.
+  if ((input.age.youngestYears ?? input.age.years) < t.minAgeYears)
+    return block(
+      `Patient.birthDate ${input.age.birthDate} gives no day: the patient may be under ${t.minAgeYears} years, and tocilizumab for CRS is labelled from ${t.minAgeYears} years of age`,
+    );
   if (dosesIn24h >= t.maxDosesPer24h)
     return block(`${dosesIn24h} doses already in 24 h (limit ${t.maxDosesPer24h})`);
   if (doses.length >= t.maxDosesTotal)
