@@ -406,6 +406,11 @@ function tocilizumabStatus(input: TocilizumabInput): TocilizumabStatus {
   if (!weight) return block('no usable body weight recorded: dose cannot be computed');
   if (nowMs - timeMs(weight.time) > t.weightMaxAgeDays * DAY_MS)
     return block(`latest body weight is older than ${t.weightMaxAgeDays} days`);
+  // Only patients of 2 years and more get here: a weight this low is an entry or unit error.
+  if (weight.value < t.minPlausibleWeightKg)
+    return block(
+      `latest body weight ${weight.value} kg is implausible for a patient of ${input.age.years} years: dose cannot be computed`,
+    );
   const mgPerKg = weight.value < t.lowWeightKg ? t.mgPerKgUnder30Kg : t.mgPerKg;
   const raw = Math.round(weight.value * mgPerKg);
   const doseMg = Math.min(raw, t.maxDoseMg);

@@ -114,6 +114,12 @@ export interface CrsRuleConfig {
     minHoursBetweenDoses: number;
     /** [DESIGN] a body weight older than this is not used for a dose. */
     weightMaxAgeDays: number;
+    /**
+     * [DESIGN] a body weight below this, in a patient old enough for the drug (2 years and
+     * more), is an entry or unit error, not a weight to dose by: WHO Child Growth Standards put
+     * even -3 SD weight-for-age at 24 months at about 8 kg.
+     */
+    minPlausibleWeightKg: number;
   };
   labs: {
     /** [SEPSIS3] lactate > 2 mmol/L with vasopressors = septic shock criterion. */
@@ -250,6 +256,7 @@ export const DEFAULT_RULE_CONFIG: CrsRuleConfig = {
     maxDosesTotal: 4,
     minHoursBetweenDoses: 8,
     weightMaxAgeDays: 30,
+    minPlausibleWeightKg: 5,
   },
   labs: { lactateShockAbove: 2, trendTolerance: 0.1 },
   siteCodes: EMPTY_SITE_CODES,
@@ -339,6 +346,7 @@ export const ruleOverridesSchema = z.strictObject({
       maxDosesTotal: z.int().positive().optional(),
       minHoursBetweenDoses: nonNegative.optional(),
       weightMaxAgeDays: positive.optional(),
+      minPlausibleWeightKg: positive.optional(),
     })
     .optional(),
   labs: z
