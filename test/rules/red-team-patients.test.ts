@@ -876,6 +876,27 @@ const children: Patient9[] = [
     expected: crs(2, 240),
     also: band(undefined, 90),
   },
+  {
+    name: '8-year-old never febrile, SBP 80: the afebrile card states the age-adjusted threshold',
+    vitals: [temp(37, 2), ...lowBp(80), weight(25, 5)],
+    meds: [carT()],
+    patient: patient('2022-01-01'),
+    expected: afebrile('warning'),
+    also: (_a, detail) => {
+      expect(detail).toContain('Age-adjusted threshold applied: SBP < 83 mmHg (age 8 y');
+    },
+  },
+  {
+    name: '8-year-old, SBP 80, no temperature: the data-gap card states the age-adjusted threshold',
+    vitals: [...lowBp(80), weight(25, 5)],
+    meds: [carT()],
+    patient: patient('2022-01-01'),
+    expected: { card: 'data-gap', missing: 'temperature' },
+    also: (_a, detail) => {
+      expect(detail).toContain('Age-adjusted threshold applied: SBP < 83 mmHg (age 8 y');
+      expect(detail.match(/No usable temperature/g)).toHaveLength(1);
+    },
+  },
 ];
 
 function run(p: Patient9): { a: CrsAssessment; detail: string; cards: ReturnType<typeof renderCrsCards> } {

@@ -143,7 +143,7 @@ function dataGapText(
     return {
       summary: fillTemplate(t.summary.dataGapTemperature, { hours, context, evidence }),
       body: [
-        fillTemplate(t.detail.dataGapTemperatureBody, { window, evidence }),
+        fillTemplate(t.detail.dataGapTemperatureBody, { window, evidence }) + paediatricThreshold(a),
         `**${t.detail.evidenceHeading}** (since ${window})\n\n${evidenceTable(a)}`,
       ],
     };
@@ -285,16 +285,32 @@ function detailFor(a: CrsAssessment, kind: FindingCardKind, t: CrsCardTemplate):
   return sections.filter((s) => s !== '').join('\n\n');
 }
 
+/**
+ * The age-adjusted blood-pressure threshold a child's card applied (Goldstein 2005 band), as a
+ * sentence; empty for adults. Every card that reads a child's blood pressure states it.
+ */
+function paediatricThreshold(a: CrsAssessment): string {
+  const h = a.vitals.hypotension;
+  if (h.paediatricBand === undefined) return '';
+  return ` Age-adjusted threshold applied: SBP < ${h.systolicBelow} mmHg (age ${String(h.paediatricAgeYears ?? '')} y, Goldstein 2005 band ${h.paediatricBand}; MAP not used in children).`;
+}
+
 /** Why an afebrile-physiology card fired: what was seen, and why fever is still required. */
 function afebrileRule(a: CrsAssessment): string {
   const seen = capitalise(physiologyItems(a, false).join(', '));
   const threshold = a.vitals.fever.thresholdCelsius;
   const onset = a.grade.crsOnset;
   if (onset) {
-    return `${seen}; no temperature >= ${threshold} °C in the window. CRS was documented at ${formatTime(onset.time)} (${onset.detail}), but no antipyretic, anticytokine or steroid was given after it, so ASTCT still requires fever and no CRS grade is given`;
+    return `${seen}; no temperature >= ${threshold} °C in the window. CRS was documented at ${formatTime(onset.time)} (${onset.detail}), but no antipyretic, anticytokine or steroid was given after it, so ASTCT still requires fever and no CRS grade is given.${paediatricThreshold(a)}`.replace(
+      /\.$/,
+      '',
+    );
   }
   const since = a.grade.episodeStart !== undefined ? ` since ${formatTime(a.grade.episodeStart)}` : '';
-  return `${seen}; no temperature >= ${threshold} °C${since} and no CRS diagnosis, so ASTCT CRS criteria are not met and no CRS grade is given`;
+  return `${seen}; no temperature >= ${threshold} °C${since} and no CRS diagnosis, so ASTCT CRS criteria are not met and no CRS grade is given.${paediatricThreshold(a)}`.replace(
+    /\.$/,
+    '',
+  );
 }
 
 /** Why a sepsis-context card fired: the vasopressors, or confirmed hypotension, and lactate. */
@@ -486,7 +502,9 @@ function missingSection(a: CrsAssessment, heading: string): string {
     items.push(`Afebrile: highest ${v.fever.highest.value} °C.`);
   if (g.temperatureState === 'hypothermic' && v.fever.hypothermia)
     items.push(`Hypothermic: lowest ${v.fever.hypothermia.value} °C.`);
-  if (g.temperatureState === 'no-temperature') items.push('No usable temperature in the window.');
+  // The data gap says it when the recent window has no usable temperature.
+  if (g.temperatureState === 'no-temperature' && !a.dataGaps.some((gap) => gap.code === 'no-temperature'))
+    items.push('No usable temperature in the window.');
   for (const gap of a.dataGaps) items.push(`${capitalise(gap.detail)}.`);
   items.push(...ignoredSummary(a.ignoredReadings));
   if (v.vasopressors.inotropes.length) {
