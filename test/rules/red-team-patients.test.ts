@@ -102,7 +102,7 @@ interface Patient9 {
   patient?: Patient;
   expected: Expected;
   /** Further checks on the assessment. */
-  also?: (a: CrsAssessment, detail: string) => void;
+  also?: (a: CrsAssessment, detail: string, summary: string) => void;
 }
 
 const crs = (grade: 1 | 2 | 3 | 4, drugMg?: number | null, reason?: RegExp): Expected => ({
@@ -494,6 +494,12 @@ const tocilizumab: Patient9[] = [
     expected: crs(2, 560),
   },
   {
+    name: 'tocilizumab 3 h ago, just before a new bispecific dose (new episode): still no draft within 8 h',
+    vitals: [...grade2(), weight(70, 5)],
+    meds: [admin(TECLISTAMAB_1, 24 * 4), admin(TOCILIZUMAB, 3), admin(TECLISTAMAB_2, 1)],
+    expected: crs(2, null, /8 h/),
+  },
+  {
     name: 'last dose 7 h ago: no draft (8 h interval)',
     vitals: [...grade2(), weight(70, 5)],
     meds: [carT(), admin(TOCILIZUMAB, 7)],
@@ -641,6 +647,22 @@ const agentsAndCodes: Patient9[] = [
     expected: crs(1),
   },
   {
+    name: 'long context (date from a diagnosis), 4 vasopressor infusions and BiPAP: the short summary keeps the vasopressors',
+    vitals: [
+      temp(39.4, 2),
+      ...lowBp(72),
+      device('BiPAP (bilevel positive airway pressure) via full-face mask', 1),
+      obs('3150-0', 60, '%', 1),
+      weight(70, 5),
+    ],
+    meds: [running(NOREPINEPHRINE), running(EPI), running(VASOPRESSIN), running(PHENYLEPHRINE)],
+    conditions: [condition(ICD, 'T80.82XA', { onsetDateTime: ago(48) })],
+    expected: crs(4, 560),
+    also: (_a, _detail, summary) => {
+      expect(summary).toContain('4 vasopressors');
+    },
+  },
+  {
     name: 'T80.82XA dated 2 days ago, no product charted: context by diagnosis',
     vitals: grade1(),
     conditions: [condition(ICD, 'T80.82XA', { onsetDateTime: ago(48) })],
@@ -707,6 +729,15 @@ const vasopressors: Patient9[] = [
     name: 'single IV push of phenylephrine: documented as not counted',
     vitals: grade2(),
     meds: [carT(), routed(admin(PHENYLEPHRINE, 1), '47625008', 'IV push')],
+    expected: crs(2),
+  },
+  {
+    name: 'phenylephrine "100 mcg IV push" charted with a one-minute period: a push, not counted',
+    vitals: grade2(),
+    meds: [
+      carT(),
+      { ...admin(PHENYLEPHRINE, 1, { untilHoursAgo: 1 - 1 / 60 }), dosage: { text: '100 mcg IV push' } },
+    ],
     expected: crs(2),
   },
   {
@@ -945,7 +976,7 @@ function expectAnswer(p: Patient9): void {
       break;
     }
   }
-  p.also?.(a, detail);
+  p.also?.(a, detail, cards[0]?.summary ?? '');
 }
 
 describe('red-team patients (issue 9), through the engine and the card renderer', () => {

@@ -399,7 +399,14 @@ function tocilizumabStatus(input: TocilizumabInput): TocilizumabStatus {
     return block(`${dosesIn24h} doses already in 24 h (limit ${t.maxDosesPer24h})`);
   if (doses.length >= t.maxDosesTotal)
     return block(`${doses.length} doses already given in this CRS episode (limit ${t.maxDosesTotal})`);
-  if (lastDose !== undefined && nowMs - timeMs(lastDose) < t.minHoursBetweenDoses * HOUR_MS)
+  // The label's 8 h between consecutive doses holds for any dose of the drug, also one given
+  // before the current episode started (e.g. just before a new bispecific dose).
+  const lastAnyDose = input.events
+    .filter((e) => e.medicationClass === 'tocilizumab' && timeMs(e.start) <= nowMs)
+    .map((e) => e.start)
+    .sort()
+    .pop();
+  if (lastAnyDose !== undefined && nowMs - timeMs(lastAnyDose) < t.minHoursBetweenDoses * HOUR_MS)
     return block(`last dose less than ${t.minHoursBetweenDoses} h ago`);
   if (input.weightProblem !== undefined) return block(`${input.weightProblem}: dose cannot be computed`);
   const weight = input.weight;

@@ -25,6 +25,7 @@ import {
   IV_ROUTE_WORDS,
   LOCAL_ANAESTHETIC_NAMES,
   LOCAL_ROUTE_WORDS,
+  PUSH_WORDS,
   SURFACE_ROUTE_WORDS,
   SYSTEM,
   type MedicationClass,
@@ -253,7 +254,8 @@ function actsOnSurfaceOnly(
 /**
  * An infusion, not a single dose: a period of some length or still open, a rate, status
  * in-progress, infusion words, or a site code mapped as an infusion. [DESIGN] a single time point
- * without any of these is a single (push) dose.
+ * without any of these is a single (push) dose, and so is a dose said to be pushed (PUSH_WORDS)
+ * without a rate, whatever its period.
  */
 function isInfusion(
   ma: MedicationAdministration,
@@ -263,9 +265,12 @@ function isInfusion(
   siteCodes: SiteCodes,
 ): boolean {
   if (ma.status === 'in-progress') return true;
+  const rate = ma.dosage?.rateQuantity !== undefined || ma.dosage?.rateRatio !== undefined;
+  // "IV push" charted with a one-minute period is still a single dose.
+  if (!rate && PUSH_WORDS.some((w) => words.has(w))) return false;
   if (ma.effectivePeriod !== undefined && (timing.end === undefined || timing.end > timing.start))
     return true;
-  if (ma.dosage?.rateQuantity !== undefined || ma.dosage?.rateRatio !== undefined) return true;
+  if (rate) return true;
   if (INFUSION_WORDS.some((w) => words.has(w))) return true;
   return found.some((f) => f.matchedBy === 'site-code' && siteCodes.infusions.includes(f.matchedOn));
 }

@@ -169,15 +169,21 @@ function summaryFor(a: CrsAssessment, kind: FindingCardKind, t: CrsCardTemplate)
     return fillTemplate(t.summary.therapy, { grade, evidence, context });
   };
   // Drop the least important evidence until the summary fits (CDS Hooks: < 140 characters); then
-  // say the same findings shorter ("2 vasopressors"), so the finding that set the grade stays.
+  // say the same findings shorter ("2 vasopressors"), so the finding that set the grade stays:
+  // never drop the fever phrase and the first physiology phrase (the worse domain).
+  const itemsFor = (compact: boolean): string[] =>
+    kind === 'crs-card' ? evidenceItems(a, compact) : physiologyItems(a, compact);
+  const leading = kind === 'crs-card' ? evidenceItems(a, true).length - physiologyItems(a, true).length : 0;
   for (const compact of [false, true]) {
-    const evidence = kind === 'crs-card' ? evidenceItems(a, compact) : physiologyItems(a, compact);
-    for (let n = evidence.length; n > 0; n--) {
+    const evidence = itemsFor(compact);
+    const keep = Math.max(1, Math.min(evidence.length, leading + 1));
+    for (let n = evidence.length; n >= keep; n--) {
       const summary = build(evidence.slice(0, n));
       if (summary.length <= SUMMARY_MAX) return summary;
     }
   }
-  return fit(build(physiologyItems(a, true).slice(0, 1)));
+  const compact = itemsFor(true);
+  return fit(build(compact.slice(0, Math.max(1, Math.min(compact.length, leading + 1)))));
 }
 
 function fit(text: string): string {

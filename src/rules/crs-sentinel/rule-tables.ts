@@ -393,6 +393,13 @@ export const LOCAL_ANAESTHETIC_NAMES: readonly string[] = [
   'tetracaine',
 ];
 
+/**
+ * Words that say a dose was pushed, not infused ("100 mcg IV push", "phenylephrine bolus"): a
+ * single dose even when charted with a short period. [DESIGN] single IV push doses do not count
+ * as vasopressor support (docs/clinical-logic.md section 5).
+ */
+export const PUSH_WORDS: readonly string[] = ['push', 'ivp', 'bolus', 'push dose'];
+
 /** Words that say an administration is an infusion (dosage text, method, category, product). */
 export const INFUSION_WORDS: readonly string[] = [
   'infusion',
