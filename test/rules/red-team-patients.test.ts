@@ -197,6 +197,38 @@ const feverWaiver: Patient9[] = [
     expected: afebrile(),
   },
   {
+    name: 'neutropenic fever 20 h ago, CAR-T infused 6 h ago, afebrile hypotension now: the fever predates the infusion, afebrile card',
+    vitals: [temp(38.9, 20), temp(37, 2), ...lowBp(85), weight(70, 5)],
+    meds: [carT(6)],
+    expected: afebrile(),
+    also: (a, detail) => {
+      expect(a.grade.feverBeforeExposure?.value).toBe(38.9);
+      expect(detail).toContain('was before the latest therapy exposure');
+    },
+  },
+  {
+    name: 'fever 20 h ago before bispecific step-up dose 2 (10 h ago), afebrile hypotension now: new episode, afebrile card',
+    vitals: [temp(38.9, 20), temp(37, 2), ...lowBp(85), weight(70, 5)],
+    meds: [admin(TECLISTAMAB_1, 72), admin(TECLISTAMAB_2, 10)],
+    expected: afebrile(),
+  },
+  {
+    name: 'fever before the infusion and another 38.2 °C after it: CRS grade 2 on the fever since the infusion',
+    vitals: [temp(38.9, 20), temp(38.2, 1), ...lowBp(85), weight(70, 5)],
+    meds: [carT(6)],
+    expected: crs(2, 560),
+  },
+  {
+    name: 'blinatumomab bag change 10 h ago: fever and dexamethasone during the previous bag still waive (one infusion, one episode)',
+    vitals: [temp(38.9, 40), temp(37, 2), ...lowBp(85), weight(70, 5)],
+    meds: [
+      admin(BLINATUMOMAB, 96, { untilHoursAgo: 10 }),
+      admin(BLINATUMOMAB, 10, { status: 'in-progress' }),
+      admin(DEX, 38),
+    ],
+    expected: crs(2, 560),
+  },
+  {
     name: 'fever recorded only as a Condition (R50.9), then dexamethasone: not a documented >= 38.0 °C, no waiver',
     vitals: [temp(37, 2), ...lowBp(85)],
     meds: [carT(), admin(DEX, 8)],
@@ -483,6 +515,19 @@ const tocilizumab: Patient9[] = [
     expected: crs(2, 560),
   },
   {
+    name: 'four doses during the previous blinatumomab bag (same infusion, same episode): no fifth dose',
+    vitals: [...grade2(), weight(70, 5)],
+    meds: [
+      admin(BLINATUMOMAB, 96, { untilHoursAgo: 10 }),
+      admin(BLINATUMOMAB, 10, { status: 'in-progress' }),
+      admin(TOCILIZUMAB, 60),
+      admin(TOCILIZUMAB, 50),
+      admin(TOCILIZUMAB, 40),
+      admin(TOCILIZUMAB, 30),
+    ],
+    expected: crs(2, null, /4 doses already given in this CRS episode/),
+  },
+  {
     name: 'three entered-in-error doses in 24 h are not doses: 560 mg',
     vitals: [...grade2(), weight(70, 5)],
     meds: [
@@ -495,7 +540,7 @@ const tocilizumab: Patient9[] = [
   },
   {
     name: 'tocilizumab 3 h ago, just before a new bispecific dose (new episode): still no draft within 8 h',
-    vitals: [...grade2(), weight(70, 5)],
+    vitals: [temp(39, 0.5), ...lowBp(84), weight(70, 5)],
     meds: [admin(TECLISTAMAB_1, 24 * 4), admin(TOCILIZUMAB, 3), admin(TECLISTAMAB_2, 1)],
     expected: crs(2, null, /8 h/),
   },

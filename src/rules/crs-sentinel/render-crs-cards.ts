@@ -201,7 +201,7 @@ function capitalise(text: string): string {
 function evidenceItems(a: CrsAssessment, compact: boolean): string[] {
   const v = a.vitals;
   const items: string[] = [];
-  if (v.fever.present && v.fever.highest) items.push(`${v.fever.highest.value} °C`);
+  if (a.grade.feverPresent && v.fever.highest) items.push(`${v.fever.highest.value} °C`);
   else if (a.grade.feverMaskedBy.length) items.push(`afebrile after ${a.grade.feverMaskedBy[0]?.name ?? ''}`);
   return [...items, ...physiologyItems(a, compact)];
 }
@@ -504,7 +504,11 @@ function missingSection(a: CrsAssessment, heading: string): string {
       'Positive pressure charted without any oxygen need (e.g. home CPAP on room air): not counted.',
     );
   const v = a.vitals;
-  if (g.temperatureState === 'afebrile' && v.fever.highest)
+  if (g.feverBeforeExposure)
+    items.push(
+      `Fever ${g.feverBeforeExposure.value} °C at ${formatTime(g.feverBeforeExposure.time)} was before the latest therapy exposure${g.episodeStart !== undefined ? ` (${formatTime(g.episodeStart)})` : ''}: not counted as CRS.`,
+    );
+  else if (g.temperatureState === 'afebrile' && v.fever.highest)
     items.push(`Afebrile: highest ${v.fever.highest.value} °C.`);
   if (g.temperatureState === 'hypothermic' && v.fever.hypothermia)
     items.push(`Hypothermic: lowest ${v.fever.hypothermia.value} °C.`);

@@ -22,7 +22,15 @@ export interface CrsRuleConfig {
    * `maxOpenInfusionDays` from its start: [LABELS] a blinatumomab cycle is a 28-day continuous
    * infusion, so an older open record is stale, not exposure.
    */
-  bispecific: { windowDays: number; maxOpenInfusionDays: number };
+  bispecific: {
+    windowDays: number;
+    maxOpenInfusionDays: number;
+    /**
+     * [DESIGN] consecutive bags of a continuous infusion with at most this gap are one exposure
+     * (one CRS episode): blinatumomab bags are changed every 24-96 h without a pause.
+     */
+    bagChangeGapHours: number;
+  };
   sepsis: {
     /** A sepsis diagnosis belongs to the present illness if onset/recorded within N days. [DESIGN] 7 */
     diagnosisLookbackDays: number;
@@ -224,7 +232,7 @@ export const GOLDSTEIN_BANDS: readonly PaediatricBand[] = [
 export const DEFAULT_RULE_CONFIG: CrsRuleConfig = {
   recentWindowHours: 24,
   carT: { highAttentionDays: 14, extendedDays: 30 },
-  bispecific: { windowDays: 7, maxOpenInfusionDays: 28 },
+  bispecific: { windowDays: 7, maxOpenInfusionDays: 28, bagChangeGapHours: 2 },
   sepsis: {
     diagnosisLookbackDays: 7,
     antibioticLookbackHours: 72,
@@ -273,7 +281,11 @@ export const ruleOverridesSchema = z.strictObject({
     .strictObject({ highAttentionDays: nonNegative.optional(), extendedDays: nonNegative.optional() })
     .optional(),
   bispecific: z
-    .strictObject({ windowDays: positive.optional(), maxOpenInfusionDays: positive.optional() })
+    .strictObject({
+      windowDays: positive.optional(),
+      maxOpenInfusionDays: positive.optional(),
+      bagChangeGapHours: nonNegative.optional(),
+    })
     .optional(),
   sepsis: z
     .strictObject({
