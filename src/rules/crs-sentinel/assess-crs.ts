@@ -21,7 +21,7 @@ import {
 import { patientAge, type PatientAge } from './patient-age.js';
 import type { DataSetName, PatientData, UnusedResources } from './patient-data.js';
 import type { CrsRuleConfig } from './rule-config.js';
-import { VITAL_SIGN_KINDS } from './rule-tables.js';
+import { VITAL_SIGN_KINDS, type ReadingKind } from './rule-tables.js';
 import { findSepsisContext, type SepsisContext } from './sepsis-context.js';
 import { labRange, supportingLabs, type SupportingLabs } from './supporting-labs.js';
 import { findTherapyContexts, type PastTherapy, type TherapyContext } from './therapy-context.js';
@@ -130,15 +130,17 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
   const therapy = findTherapyContexts(events, now, rules, diagnoses);
   const referenceTime = latestTherapyDose(therapy.contexts);
   const episodeStartMs = episodeStart(therapy.contexts, nowMs, rules);
+  const horizon = readingHorizon(windowStartMs, referenceTime, episodeStartMs, nowMs, rules);
+  const sepsisFromMs = nowMs - sepsisReadingHours(rules) * HOUR_MS;
   const observations = normalizeTimedObservations(
     data.vitals.concat(data.labs),
     rules.siteCodes,
     rules.codes,
-    readingHorizon(windowStartMs, referenceTime, episodeStartMs, nowMs, rules),
+    widened(horizon, SEPSIS_CRITERIA_KINDS, sepsisFromMs),
   );
   const inWindow = ({ ms }: Timed<unknown>): boolean =>
     ms === undefined || (ms >= windowStartMs && ms <= nowMs);
-  const readings = items(observations.readings);
+  const readings = items(observations.readings.filter((r) => withinHorizon(r, horizon)));
   const recent = items(observations.readings.filter(inWindow));
   const devices = items(observations.devices.filter(inWindow));
   const age = patientAge(data.patient, now);
@@ -147,6 +149,15 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
     encounters: data.encounters,
     events,
     recent,
+    earlier: items(
+      observations.readings.filter(
+        (r) =>
+          r.ms !== undefined &&
+          r.ms >= sepsisFromMs &&
+          r.ms <= nowMs &&
+          SEPSIS_CRITERIA_KINDS.includes(r.item.kind),
+      ),
+    ),
     cultures: cultureTimes(data.labs.concat(data.vitals), rules.siteCodes, rules.codes),
     age,
     therapyContext: therapy.contexts.length > 0,
@@ -258,6 +269,35 @@ function readingHorizon(
       ...(episodeStartMs !== undefined && { temperature: episodeStartMs }),
     },
   };
+}
+
+/** What SIRS and qSOFA read (sepsis-context.ts), also around an infection's onset. */
+const SEPSIS_CRITERIA_KINDS: readonly ReadingKind[] = [
+  'temperature',
+  'heart-rate',
+  'respiratory-rate',
+  'wbc',
+  'systolic-bp',
+  'gcs-total',
+];
+
+/** How far back the onset windows of the suspected-infection rules reach. */
+function sepsisReadingHours(rules: CrsRuleConfig): number {
+  return rules.sepsis.antibioticLookbackHours + rules.sepsis.onsetWindowBeforeHours;
+}
+
+/** The horizon, with `kinds` also read back to `fromMs` (never narrower than before). */
+function widened(horizon: ReadingHorizon, kinds: readonly ReadingKind[], fromMs: number): ReadingHorizon {
+  const earlier: Partial<Record<ReadingKind, number>> = { ...horizon.earlier };
+  for (const kind of kinds) earlier[kind] = Math.min(earlier[kind] ?? horizon.sinceMs, fromMs);
+  return { sinceMs: horizon.sinceMs, earlier };
+}
+
+/** A reading the narrower horizon would have read (the CRS rules see exactly that). */
+function withinHorizon({ item, ms }: Timed<Reading>, horizon: ReadingHorizon): boolean {
+  if (ms === undefined || ms >= horizon.sinceMs) return true;
+  const from = horizon.earlier[item.kind];
+  return from !== undefined && ms >= from;
 }
 
 function latestTherapyDose(contexts: readonly TherapyContext[]): string | undefined {
