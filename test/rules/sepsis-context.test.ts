@@ -232,6 +232,26 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'a confirmed fever in the day before the vasopressor started still counts while it runs',
+    meds: [running('Norepinephrine infusion', 20)],
+    vitals: [temp(38.8, 30), temp(38.4, 27), temp(37.2, 2)],
+    expected: {
+      rulesFired: ['vasopressor-with-infection-signs'],
+      diagnoses: [],
+      antibiotics: [],
+      notCounted: [],
+      sirsCriteria: [],
+      qsofaCriteria: [],
+      infectionSigns: ['temperature 38.8 °C >= 38.3, confirmed by 38.4 °C'],
+    },
+  },
+  {
+    name: 'a fever more than a day before the vasopressor started is no sign of this shock',
+    meds: [running('Norepinephrine infusion', 20)],
+    vitals: [temp(38.8, 50), temp(38.4, 47), temp(37.2, 2)],
+    expected: undefined,
+  },
+  {
     name: 'one fever spike with a vasopressor before any antimicrobial is no sign of infection',
     meds: [running('Norepinephrine infusion', 1)],
     vitals: [temp(38.9, 2), temp(37.4, 6)],

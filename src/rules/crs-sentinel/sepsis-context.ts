@@ -372,15 +372,42 @@ function antimicrobialUse(input: SepsisInput): {
 
 function signsOfInfection(input: SepsisInput, band: PaediatricBand | undefined): string[] {
   const signs: string[] = [];
+  const around = aroundShockOnset(input);
   // A confirmed fever or an abnormal leukocyte count; hypothermia is left out (common after
   // cardiac surgery).
-  const fever = confirmedFever(input.recent, input.rules, band);
+  const fever = confirmedFever(around.readings, input.rules, band);
   if (fever !== undefined) signs.push(fever);
-  signs.push(...sirsMet(input.recent, input.rules, band).filter((c) => c.startsWith('WBC')));
+  signs.push(...sirsMet(around.readings, input.rules, band).filter((c) => c.startsWith('WBC')));
   const nowMs = input.now.getTime();
-  const fromMs = nowMs - input.rules.recentWindowHours * HOUR_MS;
-  if (input.cultures.some((c) => c >= fromMs && c <= nowMs)) signs.push('culture drawn in the recent window');
+  if (input.cultures.some((c) => c >= around.fromMs && c <= nowMs)) signs.push('culture drawn');
   return signs;
+}
+
+/**
+ * The readings the rules before any antimicrobial read: the recent window, reaching back to one
+ * window before the start of the vasopressors infusing in it (the onset of the shock), so a sign
+ * seen when the shock began still counts while it lasts, as Seymour 2016 anchors the criteria on
+ * the infection's onset. [DESIGN] Without a vasopressor, the recent window.
+ */
+function aroundShockOnset(input: SepsisInput): { readings: readonly Reading[]; fromMs: number } {
+  const windowMs = input.rules.recentWindowHours * HOUR_MS;
+  const nowMs = input.now.getTime();
+  const recentFromMs = nowMs - windowMs;
+  const starts = input.events
+    .filter(
+      (e) =>
+        e.medicationClass === 'vasopressor' &&
+        overlaps(e, recentFromMs, nowMs) &&
+        vasopressorExclusion(e) === undefined,
+    )
+    .map((e) => timeMs(e.start));
+  const fromMs = Math.min(recentFromMs, ...starts.map((start) => start - windowMs));
+  if (fromMs >= recentFromMs) return { readings: input.recent, fromMs: recentFromMs };
+  const before = (input.earlier ?? []).filter((r) => {
+    const ms = timeMs(r.time);
+    return ms >= fromMs && ms < recentFromMs;
+  });
+  return { readings: [...before, ...input.recent], fromMs };
 }
 
 /**
@@ -413,7 +440,7 @@ function confirmedFever(
  * the agents of cardiac failure and cardiac surgery. [DESIGN] Empty when not met.
  */
 function shockWithSirs(input: SepsisInput, band: PaediatricBand | undefined): string[] {
-  const sirs = sirsMet(input.recent, input.rules, band);
+  const sirs = sirsMet(aroundShockOnset(input).readings, input.rules, band);
   if (sirs.length < 2 || !sirsValidForAge(sirs, band)) return [];
   const nowMs = input.now.getTime();
   const fromMs = nowMs - input.rules.recentWindowHours * HOUR_MS;
