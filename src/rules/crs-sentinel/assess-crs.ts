@@ -9,7 +9,7 @@ import { fluidBoluses, type FluidBolus } from './fluid-boluses.js';
 import { DAY_MS, HOUR_MS, timeMs } from './fhir-values.js';
 import { assessCrsVitals, type CrsVitals } from './crs-vitals.js';
 import { episodeStart, gradeCrs, type GradeResult } from './grade-crs.js';
-import { medicationEvents, type MedicationEvent } from './medication-events.js';
+import { medicationEvents, overlaps, type MedicationEvent } from './medication-events.js';
 import {
   items,
   normalizeTimedObservations,
@@ -131,7 +131,10 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
   const referenceTime = latestTherapyDose(therapy.contexts);
   const episodeStartMs = episodeStart(therapy.contexts, nowMs, rules);
   const horizon = readingHorizon(windowStartMs, referenceTime, episodeStartMs, nowMs, rules);
-  const sepsisFromMs = nowMs - sepsisReadingHours(rules) * HOUR_MS;
+  // Older SIRS readings matter only to a context the drugs can open (sepsis-context.ts).
+  const sepsisFromMs = readsEarlierCriteria(events, windowStartMs, nowMs, rules)
+    ? nowMs - sepsisReadingHours(rules) * HOUR_MS
+    : windowStartMs;
   const observations = normalizeTimedObservations(
     data.vitals.concat(data.labs),
     rules.siteCodes,
@@ -284,6 +287,24 @@ const SEPSIS_CRITERIA_KINDS: readonly ReadingKind[] = [
 /** How far back the onset windows of the suspected-infection rules reach. */
 function sepsisReadingHours(rules: CrsRuleConfig): number {
   return rules.sepsis.antibioticLookbackHours + rules.sepsis.onsetWindowBeforeHours;
+}
+
+/**
+ * True when the sepsis rules may read criteria older than the recent window: an antimicrobial in
+ * the look-back (the onset window) or a vasopressor in the recent window (the shock's onset).
+ */
+function readsEarlierCriteria(
+  events: readonly MedicationEvent[],
+  windowStartMs: number,
+  nowMs: number,
+  rules: CrsRuleConfig,
+): boolean {
+  const antibioticFromMs = nowMs - rules.sepsis.antibioticLookbackHours * HOUR_MS;
+  return events.some(
+    (e) =>
+      (e.medicationClass === 'antibiotic' && overlaps(e, antibioticFromMs, nowMs)) ||
+      (e.medicationClass === 'vasopressor' && overlaps(e, windowStartMs, nowMs)),
+  );
 }
 
 /** The horizon, with `kinds` also read back to `fromMs` (never narrower than before). */
