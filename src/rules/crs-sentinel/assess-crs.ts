@@ -20,7 +20,7 @@ import {
 } from './normalize-observations.js';
 import { patientAge, type PatientAge } from './patient-age.js';
 import type { DataSetName, PatientData, UnusedResources } from './patient-data.js';
-import type { CrsRuleConfig } from './rule-config.js';
+import { sepsisCriteriaLookBackHours, type CrsRuleConfig } from './rule-config.js';
 import { VITAL_SIGN_KINDS, type ReadingKind } from './rule-tables.js';
 import { findSepsisContext, type SepsisContext } from './sepsis-context.js';
 import { labRange, supportingLabs, type SupportingLabs } from './supporting-labs.js';
@@ -133,7 +133,7 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
   const horizon = readingHorizon(windowStartMs, referenceTime, episodeStartMs, nowMs, rules);
   // Older SIRS readings matter only to a context the drugs can open (sepsis-context.ts).
   const sepsisFromMs = readsEarlierCriteria(events, windowStartMs, nowMs, rules)
-    ? nowMs - sepsisReadingHours(rules) * HOUR_MS
+    ? nowMs - sepsisCriteriaLookBackHours(rules) * HOUR_MS
     : windowStartMs;
   const observations = normalizeTimedObservations(
     data.vitals.concat(data.labs),
@@ -283,11 +283,6 @@ const SEPSIS_CRITERIA_KINDS: readonly ReadingKind[] = [
   'systolic-bp',
   'gcs-total',
 ];
-
-/** How far back the onset windows of the suspected-infection rules reach. */
-function sepsisReadingHours(rules: CrsRuleConfig): number {
-  return rules.sepsis.antibioticLookbackHours + rules.sepsis.onsetWindowBeforeHours;
-}
 
 /**
  * True when the sepsis rules may read criteria older than the recent window: an antimicrobial in

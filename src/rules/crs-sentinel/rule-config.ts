@@ -412,12 +412,17 @@ const HOUR_MS = 60 * 60 * 1000;
  * CAR-T extended window (plus the infusion day), the bispecific window, the sepsis look-backs and
  * the age of a usable body weight.
  */
+/** How far back the sepsis rules read SIRS and qSOFA: the onset window of the oldest course. */
+export function sepsisCriteriaLookBackHours(config: Pick<CrsRuleConfig, 'sepsis'>): number {
+  return config.sepsis.antibioticLookbackHours + config.sepsis.onsetWindowBeforeHours;
+}
+
 export function ruleLookBackMs(config: CrsRuleConfig): number {
   return Math.max(
     (config.carT.extendedDays + 1) * DAY_MS,
     (config.bispecific.windowDays + 1) * DAY_MS,
     config.sepsis.diagnosisLookbackDays * DAY_MS,
-    (config.sepsis.antibioticLookbackHours + config.sepsis.onsetWindowBeforeHours) * HOUR_MS,
+    sepsisCriteriaLookBackHours(config) * HOUR_MS,
     config.tocilizumab.weightMaxAgeDays * DAY_MS,
     config.recentWindowHours * HOUR_MS,
   );

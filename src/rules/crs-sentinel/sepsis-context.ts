@@ -42,7 +42,7 @@ import {
 import { overlaps, type MedicationEvent } from './medication-events.js';
 import type { Reading } from './normalize-observations.js';
 import { paediatricBand, type PatientAge } from './patient-age.js';
-import type { CrsRuleConfig, PaediatricBand } from './rule-config.js';
+import { sepsisCriteriaLookBackHours, type CrsRuleConfig, type PaediatricBand } from './rule-config.js';
 import type { AntimicrobialIntent } from './rule-tables.js';
 import type { CodeIndex } from './code-index.js';
 import type { SiteCodes } from './site-codes.js';
@@ -387,7 +387,8 @@ function signsOfInfection(input: SepsisInput, band: PaediatricBand | undefined):
  * The readings the rules before any antimicrobial read: the recent window, reaching back to one
  * window before the start of the vasopressors infusing in it (the onset of the shock), so a sign
  * seen when the shock began still counts while it lasts, as Seymour 2016 anchors the criteria on
- * the infection's onset. [DESIGN] Without a vasopressor, the recent window.
+ * the infection's onset. [DESIGN] Without a vasopressor, the recent window; at most as far back
+ * as the onset windows of the suspected-infection rules.
  */
 function aroundShockOnset(input: SepsisInput): { readings: readonly Reading[]; fromMs: number } {
   const windowMs = input.rules.recentWindowHours * HOUR_MS;
@@ -401,7 +402,9 @@ function aroundShockOnset(input: SepsisInput): { readings: readonly Reading[]; f
         vasopressorExclusion(e) === undefined,
     )
     .map((e) => timeMs(e.start));
-  const fromMs = Math.min(recentFromMs, ...starts.map((start) => start - windowMs));
+  // Never further back than the onset windows read (an open infusion record may be stale).
+  const horizonMs = nowMs - sepsisCriteriaLookBackHours(input.rules) * HOUR_MS;
+  const fromMs = Math.max(horizonMs, Math.min(recentFromMs, ...starts.map((start) => start - windowMs)));
   if (fromMs >= recentFromMs) return { readings: input.recent, fromMs: recentFromMs };
   const before = (input.earlier ?? []).filter((r) => {
     const ms = timeMs(r.time);
