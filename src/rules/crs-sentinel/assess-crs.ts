@@ -6,7 +6,7 @@
 import { cellTherapyDiagnoses } from './cell-therapy-diagnoses.js';
 import { cultureTimes } from './cultures.js';
 import { fluidBoluses, type FluidBolus } from './fluid-boluses.js';
-import { DAY_MS, HOUR_MS, timeMs } from './fhir-values.js';
+import { DAY_MS, HOUR_MS, isoTime, timeMs } from './fhir-values.js';
 import { assessCrsVitals, type CrsVitals } from './crs-vitals.js';
 import { episodeStart, gradeCrs, type GradeResult } from './grade-crs.js';
 import { medicationEvents, overlaps, type MedicationEvent } from './medication-events.js';
@@ -125,7 +125,7 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
   const { data, now, rules } = input;
   const nowMs = now.getTime();
   const windowStartMs = nowMs - rules.recentWindowHours * HOUR_MS;
-  const events = medicationEvents(data, now, rules.siteCodes, rules.codes);
+  const events = closeStaleInfusions(medicationEvents(data, now, rules.siteCodes, rules.codes), nowMs, rules);
   const diagnoses = cellTherapyDiagnoses(data.conditions, rules.siteCodes, rules.codes, nowMs);
   const therapy = findTherapyContexts(events, now, rules, diagnoses);
   const referenceTime = latestTherapyDose(therapy.contexts);
@@ -283,6 +283,24 @@ const SEPSIS_CRITERIA_KINDS: readonly ReadingKind[] = [
   'systolic-bp',
   'gcs-total',
 ];
+
+/**
+ * Vasopressor and inotrope records still open long after their start end at the cap
+ * (rule-config `vasopressors.maxOpenInfusionDays`): a stale record is never support now.
+ */
+function closeStaleInfusions(
+  events: readonly MedicationEvent[],
+  nowMs: number,
+  rules: CrsRuleConfig,
+): MedicationEvent[] {
+  const capMs = rules.vasopressors.maxOpenInfusionDays * DAY_MS;
+  return events.map((e) => {
+    const vasoactive = e.medicationClass === 'vasopressor' || e.medicationClass === 'inotrope';
+    if (!vasoactive || e.end !== undefined || e.status !== 'in-progress') return e;
+    const startMs = timeMs(e.start);
+    return nowMs - startMs > capMs ? { ...e, end: isoTime(startMs + capMs) } : e;
+  });
+}
 
 /**
  * True when the sepsis rules may read criteria older than the recent window: an antimicrobial in

@@ -117,6 +117,15 @@ export interface CrsRuleConfig {
     /** [DESIGN] an antipyretic (given after CRS was present) masks fever for this long. */
     antipyreticHours: number;
   };
+  vasopressors: {
+    /**
+     * A vasopressor or inotrope record still `in-progress` with no end is read as running for at
+     * most this long from its start; after that it is stale (a record nobody closed), not support
+     * now. [DESIGN] 7 days: vasopressor support in septic shock lasts a median of 2-4 days, and EHRs
+     * chart a running infusion again at every rate change.
+     */
+    maxOpenInfusionDays: number;
+  };
   tocilizumab: {
     /**
      * [LABELS] ACTEMRA (CRS indication) and Kymriah labels: 8 mg/kg at 30 kg and above, 12 mg/kg
@@ -252,6 +261,7 @@ export const DEFAULT_RULE_CONFIG: CrsRuleConfig = {
   sirs: { tempAbove: 38, tempBelow: 36, heartRateAbove: 90, respRateAbove: 20, wbcAbove: 12, wbcBelow: 4 },
   qsofa: { respRateAtLeast: 22, systolicAtMost: 100, gcsBelow: 15 },
   masking: { antipyreticHours: 24 },
+  vasopressors: { maxOpenInfusionDays: 7 },
   tocilizumab: {
     mgPerKg: 8,
     mgPerKgUnder30Kg: 12,
@@ -342,6 +352,7 @@ export const ruleOverridesSchema = z.strictObject({
     })
     .optional(),
   masking: z.strictObject({ antipyreticHours: nonNegative.optional() }).optional(),
+  vasopressors: z.strictObject({ maxOpenInfusionDays: positive.optional() }).optional(),
   tocilizumab: z
     .strictObject({
       mgPerKg: positive.optional(),
@@ -385,6 +396,7 @@ export function resolveRuleConfig(overrides: unknown, siteCodes?: unknown): CrsR
     sirs: merge(d.sirs, o.sirs),
     qsofa: merge(d.qsofa, o.qsofa),
     masking: merge(d.masking, o.masking),
+    vasopressors: merge(d.vasopressors, o.vasopressors),
     tocilizumab: merge(d.tocilizumab, o.tocilizumab),
     labs: merge(d.labs, o.labs),
     siteCodes: siteCodes === undefined || siteCodes === null ? d.siteCodes : parseSiteCodes(siteCodes),
