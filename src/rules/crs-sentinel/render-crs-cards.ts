@@ -339,7 +339,7 @@ const SEPSIS_RULE_TEXT: Record<SepsisRule, string> = {
   'vasopressor-with-infection-signs':
     'a vasopressor with signs of infection, before any antimicrobial is charted',
   'vasopressor-shock-with-sirs':
-    'shock on several vasopressors with SIRS, before any antimicrobial is charted (septic shock is possible: antimicrobials are due within 1 h, Surviving Sepsis Campaign 2021)',
+    'shock on several vasopressors with SIRS, before any antimicrobial is charted',
 };
 
 function sepsisLine(a: CrsAssessment): string {
@@ -572,10 +572,22 @@ function labsSection(a: CrsAssessment, heading: string): string {
   return `**${heading}:**\n\n${items.map((i) => `- ${capitalise(i)}`).join('\n')}`;
 }
 
+/** The sepsis rules that fire only while no antimicrobial is charted (sepsis-context.ts). */
+const BEFORE_ANTIMICROBIALS: readonly SepsisRule[] = [
+  'vasopressor-with-infection-signs',
+  'vasopressor-shock-with-sirs',
+];
+
 function considerItems(a: CrsAssessment, kind: FindingCardKind, t: CrsCardTemplate): string[] {
   const d = t.detail;
-  if (kind === 'sepsis-card')
-    return [fillTemplate(d.infectionWorkupSepsis, {}), fillTemplate(d.sepsisManagement, {})];
+  if (kind === 'sepsis-card') {
+    const beforeAntimicrobials = (a.sepsis?.rulesFired ?? []).some((r) => BEFORE_ANTIMICROBIALS.includes(r));
+    return [
+      ...(beforeAntimicrobials ? [fillTemplate(d.sepsisNoAntimicrobial, {})] : []),
+      fillTemplate(d.infectionWorkupSepsis, {}),
+      fillTemplate(d.sepsisManagement, {}),
+    ];
+  }
   if (kind === 'afebrile-card') {
     const items = [fillTemplate(d.afebrileConsider, {}), fillTemplate(d.infectionWorkupSepsis, {})];
     if (a.sepsis) items.push(fillTemplate(d.sepsisManagement, {}));
