@@ -59,6 +59,7 @@ export const CODE_LISTS = {
   'antimicrobials-prophylaxis': med('antibiotic', { intent: 'prophylaxis' }),
   'antimicrobials-non-systemic': med('antibiotic', { intent: 'non-systemic' }),
   'antimicrobials-systemic-only-iv': { kind: 'flag' },
+  'vasopressors-inotropic': { kind: 'flag' },
   'observations-temperature': obs('temperature'),
   'observations-heart-rate': obs('heart-rate'),
   'observations-respiratory-rate': obs('respiratory-rate'),
@@ -249,6 +250,11 @@ function deriveMedicationConcepts(listData: (list: CodeListName) => ListData): M
       .concepts.filter((c) => c.system === AGENT_SYSTEM)
       .map((c) => c.concept.code),
   );
+  const inotropic = new Set(
+    listData('vasopressors-inotropic')
+      .concepts.filter((c) => c.system === AGENT_SYSTEM)
+      .map((c) => c.concept.code),
+  );
   const concepts: MedicationConcept[] = [];
   const byId = new Map<string, MedicationConcept>();
   for (const name of CODE_LIST_NAMES) {
@@ -273,6 +279,7 @@ function deriveMedicationConcepts(listData: (list: CodeListName) => ListData): M
         ...(meaning.several !== undefined && { countsTowardSeveral: meaning.several }),
         ...(meaning.intent !== undefined && { intent: meaning.intent }),
         ...(onlyIv.has(concept.code) && { systemicOnlyIv: true }),
+        ...(inotropic.has(concept.code) && { inotropic: true }),
       };
       byId.set(created.id, created);
       concepts.push(created);

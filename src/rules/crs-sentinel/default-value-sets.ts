@@ -48,6 +48,7 @@ import oxygenDevicesPositivePressure from '../../../valuesets/oxygen-devices-pos
 import sepsisDiagnoses from '../../../valuesets/sepsis-diagnoses.json' with { type: 'json' };
 import tocilizumab from '../../../valuesets/tocilizumab.json' with { type: 'json' };
 import vasopressinAnalogues from '../../../valuesets/vasopressin-analogues.json' with { type: 'json' };
+import vasopressorsInotropic from '../../../valuesets/vasopressors-inotropic.json' with { type: 'json' };
 import vasopressors from '../../../valuesets/vasopressors.json' with { type: 'json' };
 import { buildCodeIndex, type CodeIndex } from './code-index.js';
 import type { ValueSet } from './value-set.js';
@@ -98,6 +99,7 @@ export const BUILT_IN_VALUE_SET_FILES: readonly { file: string; json: unknown }[
   { file: 'surface-routes.json', json: surfaceRoutes },
   { file: 'tocilizumab.json', json: tocilizumab },
   { file: 'vasopressin-analogues.json', json: vasopressinAnalogues },
+  { file: 'vasopressors-inotropic.json', json: vasopressorsInotropic },
   { file: 'vasopressors.json', json: vasopressors },
 ];
 

@@ -134,62 +134,108 @@ export function normalizeTimedObservations(
   for (const obs of observations) {
     const ms = observationMs(obs);
     if (unread && ms !== undefined && unread(obs, ms)) continue;
-    const time = ms === undefined ? undefined : { time: isoTime(ms), source: timeSourceOf(obs) };
-    const status = obs.status as string | undefined;
-    const unusable = status !== undefined && UNUSABLE_OBSERVATION_STATUSES.includes(status);
-    const deviceCoding = findCoding(obs.code, siteCodes, (system, code) =>
-      codes.has('oxygen-delivery-observations', system, code),
-    );
-    if (deviceCoding) {
-      const source = sourceOf(obs, deviceCoding);
-      if (unusable) ignored.push({ item: statusIgnored('oxygen-device', status, time, source), ms });
-      else if (!time) {
-        const item: IgnoredReading = {
-          kind: 'oxygen-device',
-          reason: 'no-time',
-          detail: 'no effective time or issued',
-          source,
-        };
-        ignored.push({ item, ms });
-      } else {
-        const device = classifyDevice(obs.valueCodeableConcept, siteCodes, codes);
-        if (device) {
-          devices.push({ item: { ...device, time: time.time, timeSource: time.source, source }, ms });
-        } else {
-          const item: IgnoredReading = {
-            kind: 'oxygen-device',
-            reason: 'unknown-device',
-            detail: `oxygen delivery method not recognised: ${conceptText(obs.valueCodeableConcept) || 'no value'}`,
-            time: time.time,
-            source,
-          };
-          ignored.push({ item, ms });
-        }
-      }
-      continue;
-    }
-    for (const element of valueElements(obs, siteCodes, codes)) {
-      const source = sourceOf(obs, element.coding, element.componentOf);
-      if (unusable) {
-        ignored.push({ item: statusIgnored(element.kind, status, time, source), ms });
-        continue;
-      }
-      if (!time) {
-        const item: IgnoredReading = {
-          kind: element.kind,
-          reason: 'no-time',
-          detail: 'no effective time or issued',
-          source,
-        };
-        ignored.push({ item, ms });
-        continue;
-      }
-      const outcome = readValue(element, source, time);
-      if ('reason' in outcome) ignored.push({ item: outcome, ms });
-      else readings.push({ item: outcome, ms });
-    }
+    const one = normalizedOnce(obs, ms, siteCodes, codes);
+    for (const r of one.readings) readings.push(r);
+    for (const d of one.devices) devices.push(d);
+    for (const i of one.ignored) ignored.push(i);
   }
   return { readings: dedupe(readings), devices: sortByTime(devices), ignored: sortByTime(ignored) };
+}
+
+interface CachedObservation {
+  siteCodes: SiteCodes;
+  codes: CodeIndex;
+  result: TimedObservations;
+}
+
+/**
+ * One Observation's items, remembered per Observation object (and code lists): a replay hands
+ * the engine the same resources at every step, and normalizing them again was most of its cost.
+ * Pure memoization: the items are frozen and the same for the same input; a WeakMap holds no
+ * resource alive.
+ */
+const normalizedCache = new WeakMap<Observation, CachedObservation>();
+
+function normalizedOnce(
+  obs: Observation,
+  ms: number | undefined,
+  siteCodes: SiteCodes,
+  codes: CodeIndex,
+): TimedObservations {
+  const cached = normalizedCache.get(obs);
+  if (cached && cached.siteCodes === siteCodes && cached.codes === codes) return cached.result;
+  const result = normalizeOne(obs, ms, siteCodes, codes);
+  for (const list of [result.readings, result.devices, result.ignored] as Timed<object>[][])
+    for (const timed of list) Object.freeze(Object.freeze(timed).item);
+  normalizedCache.set(obs, { siteCodes, codes, result });
+  return result;
+}
+
+/** The readings, device readings and ignored values of one Observation. */
+function normalizeOne(
+  obs: Observation,
+  ms: number | undefined,
+  siteCodes: SiteCodes,
+  codes: CodeIndex,
+): TimedObservations {
+  const readings: Timed<Reading>[] = [];
+  const devices: Timed<OxygenDeviceReading>[] = [];
+  const ignored: Timed<IgnoredReading>[] = [];
+  const time = ms === undefined ? undefined : { time: isoTime(ms), source: timeSourceOf(obs) };
+  const status = obs.status as string | undefined;
+  const unusable = status !== undefined && UNUSABLE_OBSERVATION_STATUSES.includes(status);
+  const deviceCoding = findCoding(obs.code, siteCodes, (system, code) =>
+    codes.has('oxygen-delivery-observations', system, code),
+  );
+  if (deviceCoding) {
+    const source = sourceOf(obs, deviceCoding);
+    if (unusable) ignored.push({ item: statusIgnored('oxygen-device', status, time, source), ms });
+    else if (!time) {
+      const item: IgnoredReading = {
+        kind: 'oxygen-device',
+        reason: 'no-time',
+        detail: 'no effective time or issued',
+        source,
+      };
+      ignored.push({ item, ms });
+    } else {
+      const device = classifyDevice(obs.valueCodeableConcept, siteCodes, codes);
+      if (device) {
+        devices.push({ item: { ...device, time: time.time, timeSource: time.source, source }, ms });
+      } else {
+        const item: IgnoredReading = {
+          kind: 'oxygen-device',
+          reason: 'unknown-device',
+          detail: `oxygen delivery method not recognised: ${conceptText(obs.valueCodeableConcept) || 'no value'}`,
+          time: time.time,
+          source,
+        };
+        ignored.push({ item, ms });
+      }
+    }
+    return { readings, devices, ignored };
+  }
+  for (const element of valueElements(obs, siteCodes, codes)) {
+    const source = sourceOf(obs, element.coding, element.componentOf);
+    if (unusable) {
+      ignored.push({ item: statusIgnored(element.kind, status, time, source), ms });
+      continue;
+    }
+    if (!time) {
+      const item: IgnoredReading = {
+        kind: element.kind,
+        reason: 'no-time',
+        detail: 'no effective time or issued',
+        source,
+      };
+      ignored.push({ item, ms });
+      continue;
+    }
+    const outcome = readValue(element, source, time);
+    if ('reason' in outcome) ignored.push({ item: outcome, ms });
+    else readings.push({ item: outcome, ms });
+  }
+  return { readings, devices, ignored };
 }
 
 function statusIgnored(

@@ -356,8 +356,12 @@ const SEPSIS_RULE_TEXT: Record<SepsisRule, string> = {
   diagnosis: 'a sepsis diagnosis of this admission',
   'suspected-infection-with-sirs': 'suspected infection (antimicrobials with treatment intent) with SIRS',
   'suspected-infection-with-qsofa': 'suspected infection (antimicrobials with treatment intent) with qSOFA',
+  'suspected-infection-with-vasopressor':
+    'suspected infection (antimicrobials with treatment intent) with a vasopressor (cardiovascular SOFA >= 2, Sepsis-3)',
   'vasopressor-with-infection-signs':
     'a vasopressor with signs of infection, before any antimicrobial is charted',
+  'vasopressor-shock-with-sirs':
+    'shock on several vasopressors with SIRS, before any antimicrobial is charted',
 };
 
 function sepsisLine(a: CrsAssessment): string {
@@ -372,16 +376,30 @@ function sepsisLine(a: CrsAssessment): string {
   }
   const abx = s.antibiotics.map((x) => `${x.name} since ${formatTime(x.firstGiven)}: ${x.basis}`).join('; ');
   const child = s.paediatricBand !== undefined ? `, age band ${s.paediatricBand} (Goldstein 2005)` : '';
+  const around =
+    s.onsetWindow !== undefined
+      ? ` (between ${formatTime(s.onsetWindow.from)} and ${formatTime(s.onsetWindow.to)}, around the first dose at ${formatTime(s.onsetWindow.onset)}: Seymour 2016)`
+      : '';
   if (s.rulesFired.includes('suspected-infection-with-sirs'))
     parts.push(
-      `${SEPSIS_RULE_TEXT['suspected-infection-with-sirs']}${child}: ${s.sirsCriteria.join(', ')}; drugs: ${abx}`,
+      `${SEPSIS_RULE_TEXT['suspected-infection-with-sirs']}${child}: ${s.sirsCriteria.join(', ')}${around}; drugs: ${abx}`,
     );
   if (s.rulesFired.includes('suspected-infection-with-qsofa'))
     parts.push(
-      `${SEPSIS_RULE_TEXT['suspected-infection-with-qsofa']}: ${s.qsofaCriteria.join(', ')}; drugs: ${abx}`,
+      `${SEPSIS_RULE_TEXT['suspected-infection-with-qsofa']}: ${s.qsofaCriteria.join(', ')}${around}; drugs: ${abx}`,
     );
+  if (
+    s.rulesFired.includes('suspected-infection-with-vasopressor') &&
+    !s.rulesFired.includes('suspected-infection-with-sirs') &&
+    !s.rulesFired.includes('suspected-infection-with-qsofa')
+  )
+    parts.push(`${SEPSIS_RULE_TEXT['suspected-infection-with-vasopressor']}; drugs: ${abx}`);
   if (s.rulesFired.includes('vasopressor-with-infection-signs'))
     parts.push(`${SEPSIS_RULE_TEXT['vasopressor-with-infection-signs']}: ${s.infectionSigns.join(', ')}`);
+  if (s.rulesFired.includes('vasopressor-shock-with-sirs'))
+    parts.push(
+      `${SEPSIS_RULE_TEXT['vasopressor-shock-with-sirs']}: ${(s.shockVasopressors ?? []).join(' + ')}; ${s.sirsCriteria.join(', ')}`,
+    );
   const ignored = s.notCounted.length
     ? ` Not counted as evidence of infection: ${s.notCounted.map((x) => `${x.name} (${x.basis})`).join('; ')}.`
     : '';
@@ -582,10 +600,22 @@ function labsSection(a: CrsAssessment, heading: string): string {
   return `**${heading}:**\n\n${items.map((i) => `- ${capitalise(i)}`).join('\n')}`;
 }
 
+/** The sepsis rules that fire only while no antimicrobial is charted (sepsis-context.ts). */
+const BEFORE_ANTIMICROBIALS: readonly SepsisRule[] = [
+  'vasopressor-with-infection-signs',
+  'vasopressor-shock-with-sirs',
+];
+
 function considerItems(a: CrsAssessment, kind: FindingCardKind, t: CrsCardTemplate): string[] {
   const d = t.detail;
-  if (kind === 'sepsis-card')
-    return [fillTemplate(d.infectionWorkupSepsis, {}), fillTemplate(d.sepsisManagement, {})];
+  if (kind === 'sepsis-card') {
+    const beforeAntimicrobials = (a.sepsis?.rulesFired ?? []).some((r) => BEFORE_ANTIMICROBIALS.includes(r));
+    return [
+      ...(beforeAntimicrobials ? [fillTemplate(d.sepsisNoAntimicrobial, {})] : []),
+      fillTemplate(d.infectionWorkupSepsis, {}),
+      fillTemplate(d.sepsisManagement, {}),
+    ];
+  }
   if (kind === 'afebrile-card') {
     const items = [fillTemplate(d.afebrileConsider, {}), fillTemplate(d.infectionWorkupSepsis, {})];
     if (a.sepsis) items.push(fillTemplate(d.sepsisManagement, {}));

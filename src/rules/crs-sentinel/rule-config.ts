@@ -48,6 +48,32 @@ export interface CrsRuleConfig {
      */
     cultureThenAntibioticHours: number;
     antibioticThenCultureHours: number;
+    /**
+     * SIRS and qSOFA also count when met around the onset of the suspected infection (the first
+     * dose of a counted antimicrobial, or its paired culture if earlier): from this many hours
+     * before to `onsetWindowAfterHours` after it [SEPSIS3: Seymour CW et al. JAMA 2016;315(8):762,
+     * "48 hours before to 24 hours after the onset of infection"]. Only for courses whose first
+     * dose is within the antibiotic look-back. [DESIGN] besides the recent window, so that a
+     * context does not flicker off when one criterion slides out of the 24 h window.
+     */
+    onsetWindowBeforeHours: number;
+    onsetWindowAfterHours: number;
+    /**
+     * Shock before the first antimicrobial: at least this many vasopressor agents infusing at
+     * once, with SIRS, make a sepsis context (`vasopressor-shock-with-sirs`). [DESIGN] 2:
+     * vasopressor-dependent shock needing a second agent is septic in most ICU patients (septic
+     * shock was 62 % of shock in De Backer D et al. N Engl J Med 2010;362:779), and the Surviving
+     * Sepsis Campaign (Evans L et al. Crit Care Med 2021;49:e1063) asks for antimicrobials within
+     * 1 h when septic shock is possible. One agent with SIRS alone is left out: post-operative
+     * phenylephrine with SIRS is common and not septic (MIMIC-IV demo replay, docs/replay.md).
+     */
+    shockVasopressorAgents: number;
+    /**
+     * Fever as a sign of infection before any antimicrobial (`vasopressor-with-infection-signs`):
+     * at least this temperature, confirmed by a second fever reading. [SCCM/IDSA: O'Grady NP et al.
+     * Crit Care Med 2008;36(4):1330-1349, fever in the ICU is 38.3 °C or higher] 38.3
+     */
+    infectionFeverCelsius: number;
   };
   /**
    * Hypotension must be confirmed: at least this many readings below threshold at distinct
@@ -105,6 +131,15 @@ export interface CrsRuleConfig {
   masking: {
     /** [DESIGN] an antipyretic (given after CRS was present) masks fever for this long. */
     antipyreticHours: number;
+  };
+  vasopressors: {
+    /**
+     * A vasopressor or inotrope record still `in-progress` with no end is read as running for at
+     * most this long from its start; after that it is stale (a record nobody closed), not support
+     * now. [DESIGN] 7 days: vasopressor support in septic shock lasts a median of 2-4 days, and EHRs
+     * chart a running infusion again at every rate change.
+     */
+    maxOpenInfusionDays: number;
   };
   tocilizumab: {
     /**
@@ -239,6 +274,10 @@ export const DEFAULT_RULE_CONFIG: CrsRuleConfig = {
     surgicalProphylaxisHours: 48,
     cultureThenAntibioticHours: 72,
     antibioticThenCultureHours: 24,
+    onsetWindowBeforeHours: 48,
+    onsetWindowAfterHours: 24,
+    shockVasopressorAgents: 2,
+    infectionFeverCelsius: 38.3,
   },
   hypotension: { confirmReadings: 2, confirmMinutes: 5, ongoingReadings: 3, ongoingMinutes: 60 },
   thresholds: {
@@ -254,6 +293,7 @@ export const DEFAULT_RULE_CONFIG: CrsRuleConfig = {
   sirs: { tempAbove: 38, tempBelow: 36, heartRateAbove: 90, respRateAbove: 20, wbcAbove: 12, wbcBelow: 4 },
   qsofa: { respRateAtLeast: 22, systolicAtMost: 100, gcsBelow: 15 },
   masking: { antipyreticHours: 24 },
+  vasopressors: { maxOpenInfusionDays: 7 },
   tocilizumab: {
     mgPerKg: 8,
     mgPerKgUnder30Kg: 12,
@@ -294,6 +334,10 @@ export const ruleOverridesSchema = z.strictObject({
       surgicalProphylaxisHours: positive.optional(),
       cultureThenAntibioticHours: positive.optional(),
       antibioticThenCultureHours: positive.optional(),
+      onsetWindowBeforeHours: nonNegative.optional(),
+      onsetWindowAfterHours: nonNegative.optional(),
+      shockVasopressorAgents: z.int().min(1).max(5).optional(),
+      infectionFeverCelsius: z.number().min(37.5).max(40).optional(),
     })
     .optional(),
   hypotension: z
@@ -347,6 +391,7 @@ export const ruleOverridesSchema = z.strictObject({
     })
     .optional(),
   masking: z.strictObject({ antipyreticHours: nonNegative.optional() }).optional(),
+  vasopressors: z.strictObject({ maxOpenInfusionDays: positive.optional() }).optional(),
   tocilizumab: z
     .strictObject({
       mgPerKg: positive.optional(),
@@ -391,6 +436,7 @@ export function resolveRuleConfig(overrides: unknown, siteCodes?: unknown): CrsR
     sirs: merge(d.sirs, o.sirs),
     qsofa: merge(d.qsofa, o.qsofa),
     masking: merge(d.masking, o.masking),
+    vasopressors: merge(d.vasopressors, o.vasopressors),
     tocilizumab: merge(d.tocilizumab, o.tocilizumab),
     labs: merge(d.labs, o.labs),
     siteCodes: siteCodes === undefined || siteCodes === null ? d.siteCodes : parseSiteCodes(siteCodes),
@@ -418,12 +464,17 @@ const HOUR_MS = 60 * 60 * 1000;
  * CAR-T extended window (plus the infusion day), the bispecific window, the sepsis look-backs and
  * the age of a usable body weight.
  */
+/** How far back the sepsis rules read SIRS and qSOFA: the onset window of the oldest course. */
+export function sepsisCriteriaLookBackHours(config: Pick<CrsRuleConfig, 'sepsis'>): number {
+  return config.sepsis.antibioticLookbackHours + config.sepsis.onsetWindowBeforeHours;
+}
+
 export function ruleLookBackMs(config: CrsRuleConfig): number {
   return Math.max(
     (config.carT.extendedDays + 1) * DAY_MS,
     (config.bispecific.windowDays + 1) * DAY_MS,
     config.sepsis.diagnosisLookbackDays * DAY_MS,
-    config.sepsis.antibioticLookbackHours * HOUR_MS,
+    sepsisCriteriaLookBackHours(config) * HOUR_MS,
     config.tocilizumab.weightMaxAgeDays * DAY_MS,
     config.recentWindowHours * HOUR_MS,
   );

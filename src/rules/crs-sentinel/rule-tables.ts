@@ -289,6 +289,8 @@ export interface MedicationConcept {
   intent?: AntimicrobialIntent;
   /** Antimicrobials that are only systemic when given IV (oral vancomycin stays in the gut). */
   systemicOnlyIv?: boolean;
+  /** A vasopressor with strong inotropic action (vasopressors-inotropic.json). */
+  inotropic?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
