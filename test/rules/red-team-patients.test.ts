@@ -134,6 +134,10 @@ const feverWaiver: Patient9[] = [
     vitals: feverThenAfebrileHypotension(),
     meds: [carT(), routed(admin(DEX, 10), '54485002')],
     expected: afebrile(),
+    also: (a, detail) => {
+      expect(a.grade.surfaceOnly.map((m) => m.name)).toEqual(['dexamethasone']);
+      expect(detail).toContain('Not counted as fever-masking therapy');
+    },
   },
   {
     name: 'hydrocortisone cream (text only) after the fever is no CRS therapy: no waiver',

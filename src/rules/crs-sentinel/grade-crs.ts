@@ -47,6 +47,8 @@ export interface GradeResult {
   feverMaskedBy: MaskingAgent[];
   /** Fever-lowering drugs given before CRS was present (premedication): never a waiver. */
   premedication: MaskingAgent[];
+  /** Fever-lowering drugs of the episode given on a surface (eye drops, cream): not CRS therapy. */
+  surfaceOnly: MaskingAgent[];
   /** First documented CRS of the episode (fever or diagnosis), when any. */
   crsOnset?: CrsOnset;
   /** Start of the current CRS episode: the latest therapy exposure (bounded). */
@@ -92,7 +94,7 @@ export function gradeCrs(input: GradeInput): GradeResult {
       `fever ${feverBeforeExposure.value} °C at ${feverBeforeExposure.time.slice(0, 16)}Z was before the latest therapy exposure: not counted`,
     );
   const crsOnset = episodeStartMs === undefined ? undefined : findCrsOnset(input, episodeStartMs, nowMs);
-  const { waiving, premedication } = feverLoweringDrugs(input, crsOnset, episodeStartMs, nowMs);
+  const { waiving, premedication, surfaceOnly } = feverLoweringDrugs(input, crsOnset, episodeStartMs, nowMs);
   const feverRequired = waiving.length === 0;
   let grade: CrsGrade | 'none' = 'none';
   let afebrilePhysiology = false;
@@ -121,6 +123,7 @@ export function gradeCrs(input: GradeInput): GradeResult {
     feverRequired,
     feverMaskedBy: waiving,
     premedication,
+    surfaceOnly,
     ...(crsOnset && { crsOnset }),
     ...(episodeStartMs !== undefined && { episodeStart: isoTime(episodeStartMs) }),
     afebrilePhysiology,
@@ -192,16 +195,15 @@ function feverLoweringDrugs(
   onset: CrsOnset | undefined,
   episodeStartMs: number | undefined,
   nowMs: number,
-): { waiving: MaskingAgent[]; premedication: MaskingAgent[] } {
+): { waiving: MaskingAgent[]; premedication: MaskingAgent[]; surfaceOnly: MaskingAgent[] } {
   const onsetMs = onset ? timeMs(onset.time) : undefined;
   const antipyreticFrom = nowMs - input.rules.masking.antipyreticHours * HOUR_MS;
-  const premedFrom = (episodeStartMs ?? nowMs) - DAY_MS;
+  const premedFrom = premedFromMs(episodeStartMs, nowMs);
   const waiving = new Map<string, MaskingAgent>();
   const premedication = new Map<string, MaskingAgent>();
+  const surfaceOnly = new Map<string, MaskingAgent>();
   for (const e of input.events) {
-    // A dose that acts where applied (eye drops, cream, inhaled) is no antipyretic, anticytokine
-    // or steroid therapy of CRS: it neither waives fever nor counts as premedication.
-    if (!MASKING_CLASSES.has(e.medicationClass) || e.surfaceOnly === true) continue;
+    if (!MASKING_CLASSES.has(e.medicationClass)) continue;
     const given = timeMs(e.start);
     if (given > nowMs) continue;
     const agent: MaskingAgent = {
@@ -210,6 +212,12 @@ function feverLoweringDrugs(
       medicationClass: e.medicationClass as MaskingAgent['medicationClass'],
       lastGiven: e.start,
     };
+    // A dose that acts where applied (eye drops, cream, inhaled) is no antipyretic, anticytokine
+    // or steroid therapy of CRS: it neither waives fever nor counts as premedication (shown).
+    if (e.surfaceOnly === true) {
+      if (given >= premedFromMs(episodeStartMs, nowMs)) keepLatest(surfaceOnly, agent);
+      continue;
+    }
     const afterOnset = onsetMs !== undefined && given >= onsetMs;
     const stillActing = e.medicationClass !== 'antipyretic' || given >= antipyreticFrom;
     if (afterOnset && stillActing) keepLatest(waiving, agent);
@@ -219,7 +227,13 @@ function feverLoweringDrugs(
   return {
     waiving: [...waiving.values()].sort(byName),
     premedication: [...premedication.values()].sort(byName),
+    surfaceOnly: [...surfaceOnly.values()].sort(byName),
   };
+}
+
+/** Fever-lowering drugs are listed from a day before the episode start (premedication). */
+function premedFromMs(episodeStartMs: number | undefined, nowMs: number): number {
+  return (episodeStartMs ?? nowMs) - DAY_MS;
 }
 
 function keepLatest(map: Map<string, MaskingAgent>, agent: MaskingAgent): void {

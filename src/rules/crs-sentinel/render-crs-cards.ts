@@ -506,6 +506,10 @@ function missingSection(a: CrsAssessment, heading: string): string {
       `Fever may be masked by ${g.feverMaskedBy.map((m) => `${m.name} (${formatTime(m.lastGiven)})`).join(', ')}.`,
     );
   }
+  if (g.surfaceOnly.length)
+    items.push(
+      `Not counted as fever-masking therapy (given on the skin, eye, ear, nose or airways, acts where applied): ${g.surfaceOnly.map((m) => `${m.name} (${formatTime(m.lastGiven)})`).join(', ')}.`,
+    );
   if (g.premedication.length) {
     items.push(
       `Given before any fever (premedication): ${g.premedication.map((m) => `${m.name} (${formatTime(m.lastGiven)})`).join(', ')}; it does not waive the fever requirement.`,
