@@ -660,6 +660,24 @@ const agentsAndCodes: Patient9[] = [
     expected: { card: 'none' },
   },
   {
+    name: 'CAR-T administration left in progress since 40 days (nobody closed it): no running exposure, no context',
+    vitals: grade1(),
+    meds: [admin(AXI_CEL, 24 * 40, { status: 'in-progress' })],
+    expected: { card: 'none' },
+  },
+  {
+    name: 'CAR-T administration left in progress since 20 days: day 20, extended window',
+    vitals: grade1(),
+    meds: [admin(AXI_CEL, 24 * 20, { status: 'in-progress' })],
+    expected: crs(1),
+    also: (a) => {
+      expect({ day: a.therapy[0]?.daysSinceDose, window: a.therapy[0]?.window }).toEqual({
+        day: 20,
+        window: 'extended',
+      });
+    },
+  },
+  {
     name: 'core temperature 8329-5 at 38.4 °C',
     vitals: [obs('8329-5', 38.4, 'Cel', 2), bp(120, 70, 1)],
     meds: [carT()],

@@ -95,7 +95,9 @@ export function findTherapyContexts(
  */
 function exposureEnd(dose: MedicationEvent, nowMs: number, rules: CrsRuleConfig): number {
   if (dose.end !== undefined) return Math.min(timeMs(dose.end), nowMs);
-  if (dose.status !== 'in-progress') return timeMs(dose.start);
+  // A CAR-T or TCR T-cell bag infuses in minutes: a record left in progress is one nobody
+  // closed, not exposure that goes on (it would restart the window every day). [DESIGN]
+  if (dose.status !== 'in-progress' || dose.medicationClass === 'car-t') return timeMs(dose.start);
   return Math.min(nowMs, timeMs(dose.start) + rules.bispecific.maxOpenInfusionDays * DAY_MS);
 }
 
