@@ -660,6 +660,12 @@ const agentsAndCodes: Patient9[] = [
     expected: { card: 'none' },
   },
   {
+    name: 'CAR-T administration on-hold (started, halted): given, context',
+    vitals: grade1(),
+    meds: [admin(AXI_CEL, 72, { status: 'on-hold' })],
+    expected: crs(1),
+  },
+  {
     name: 'CAR-T administration left in progress since 40 days (nobody closed it): no running exposure, no context',
     vitals: grade1(),
     meds: [admin(AXI_CEL, 24 * 40, { status: 'in-progress' })],

@@ -43,7 +43,7 @@ export interface MedicationEvent {
   start: string;
   /** Infusion end; equal to start for a single dose; absent while an infusion runs open-ended. */
   end?: string;
-  status: 'completed' | 'in-progress' | 'stopped';
+  status: 'completed' | 'in-progress' | 'stopped' | 'on-hold';
   /**
    * How it was given, from dosage.route, the dosage and product texts: `iv`; `enteral` (oral,
    * tube); `local` (IM, SC, nasal, eye, topical, inhaled, ...); `unknown` when nothing says.

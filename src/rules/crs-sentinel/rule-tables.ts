@@ -200,9 +200,11 @@ export const UNUSABLE_OBSERVATION_STATUSES: readonly string[] = [
 /**
  * Administration / procedure statuses that mean the drug was (being) given. [FHIR R4] `stopped`
  * is "stopped before completion": some of it was given, so it counts (clinical reference
- * section 3); only `not-done`, `entered-in-error` (and unknown or planned states) mean nothing was.
+ * section 3); so does `on-hold` ("temporarily halted, expected to continue later": it had
+ * started) [DESIGN]; only `not-done`, `entered-in-error` (and unknown or planned states) mean
+ * nothing was.
  */
-export const GIVEN_STATUSES: readonly string[] = ['completed', 'in-progress', 'stopped'];
+export const GIVEN_STATUSES: readonly string[] = ['completed', 'in-progress', 'stopped', 'on-hold'];
 
 // ---------------------------------------------------------------------------------------------
 // Oxygen support (ASTCT hypoxia domain)
