@@ -745,6 +745,15 @@ const agentsAndCodes: Patient9[] = [
 
 const vasopressors: Patient9[] = [
   {
+    name: 'fever with no blood pressure and no SpO2 charted: grade 1, and the summary says both are missing',
+    vitals: [temp(39, 2)],
+    meds: [carT()],
+    expected: crs(1),
+    also: (_a, _detail, summary) => {
+      expect(summary).toContain('no BP or SpO2 charted');
+    },
+  },
+  {
     name: 'epinephrine 0.5 mg IM (dosage text): not counted',
     vitals: grade2(),
     meds: [carT(), { ...admin(EPI, 3), dosage: { text: '0.5 mg IM once' } }],

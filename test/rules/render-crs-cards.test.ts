@@ -49,7 +49,8 @@ describe('renderCrsCards', () => {
     expect(cards).toEqual([
       {
         uuid: 'uuid-1',
-        summary: 'Possible CRS grade 2 (ASTCT): 39.1 °C, SBP 84 mmHg, day 3 after axicabtagene ciloleucel',
+        summary:
+          'Possible CRS grade 2 (ASTCT): 39.1 °C, SBP 84 mmHg, no SpO2 charted, day 3 after axicabtagene ciloleucel',
         detail: expect.any(String) as string,
         indicator: 'critical',
         source: {

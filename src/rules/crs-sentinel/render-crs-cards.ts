@@ -173,7 +173,7 @@ function summaryFor(a: CrsAssessment, kind: FindingCardKind, t: CrsCardTemplate)
   // never drop the fever phrase and the first physiology phrase (the worse domain).
   const itemsFor = (compact: boolean): string[] =>
     kind === 'crs-card' ? evidenceItems(a, compact) : physiologyItems(a, compact);
-  const leading = kind === 'crs-card' ? evidenceItems(a, true).length - physiologyItems(a, true).length : 0;
+  const leading = kind === 'crs-card' ? feverItems(a).length : 0;
   for (const compact of [false, true]) {
     const evidence = itemsFor(compact);
     const keep = Math.max(1, Math.min(evidence.length, leading + 1));
@@ -199,11 +199,27 @@ function capitalise(text: string): string {
  * domain that sets the grade, then the other domain, so the summary always says why.
  */
 function evidenceItems(a: CrsAssessment, compact: boolean): string[] {
+  return [...feverItems(a), ...physiologyItems(a, compact), ...missingDomainItems(a)];
+}
+
+function feverItems(a: CrsAssessment): string[] {
   const v = a.vitals;
-  const items: string[] = [];
-  if (a.grade.feverPresent && v.fever.highest) items.push(`${v.fever.highest.value} °C`);
-  else if (a.grade.feverMaskedBy.length) items.push(`afebrile after ${a.grade.feverMaskedBy[0]?.name ?? ''}`);
-  return [...items, ...physiologyItems(a, compact)];
+  if (a.grade.feverPresent && v.fever.highest) return [`${v.fever.highest.value} °C`];
+  if (a.grade.feverMaskedBy.length) return [`afebrile after ${a.grade.feverMaskedBy[0]?.name ?? ''}`];
+  return [];
+}
+
+/**
+ * A domain with no usable reading is not normal: "no BP or SpO2 charted" tells the reader the
+ * grade may be higher (the detail lists the data gaps).
+ */
+function missingDomainItems(a: CrsAssessment): string[] {
+  const codes = new Set(a.dataGaps.map((g) => g.code));
+  const missing = [
+    ...(codes.has('no-blood-pressure') && a.vitals.vasopressors.agents.length === 0 ? ['BP'] : []),
+    ...(codes.has('no-spo2') && a.grade.hypoxiaDomain === 0 ? ['SpO2'] : []),
+  ];
+  return missing.length ? [`no ${missing.join(' or ')} charted`] : [];
 }
 
 /** Circulation and oxygen phrases, the worse domain first. */
