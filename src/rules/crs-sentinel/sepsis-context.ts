@@ -44,9 +44,8 @@ import type { Reading } from './normalize-observations.js';
 import { paediatricBand, type PatientAge } from './patient-age.js';
 import { sepsisCriteriaLookBackHours, type CrsRuleConfig, type PaediatricBand } from './rule-config.js';
 import type { AntimicrobialIntent } from './rule-tables.js';
-import type { CodeIndex } from './code-index.js';
-import type { SiteCodes } from './site-codes.js';
 import { vasopressorExclusion } from './crs-vitals.js';
+import { perResource } from './per-resource-memo.js';
 
 export type SepsisRule =
   | 'diagnosis'
@@ -235,19 +234,21 @@ function presentSepsisDiagnoses(input: SepsisInput): SepsisDiagnosis[] {
 }
 
 /** The sepsis or septic-shock coding of a Condition (the `sepsis-diagnoses` list), if any. */
-export function sepsisCoding(
-  condition: Condition,
-  siteCodes: SiteCodes,
-  codes: CodeIndex,
-): { system: string; code: string; display?: string } | undefined {
-  for (const c of codingsOf(condition.code)) {
-    const system = canonicalSystem(c.system, siteCodes);
-    if (system === undefined || c.code === undefined) continue;
-    if (codes.has('sepsis-diagnoses', system, c.code))
-      return { system, code: c.code, ...(c.display !== undefined && { display: c.display }) };
-  }
-  return undefined;
-}
+export const sepsisCoding = perResource(
+  (
+    condition: Condition,
+    siteCodes,
+    codes,
+  ): Readonly<{ system: string; code: string; display?: string }> | undefined => {
+    for (const c of codingsOf(condition.code)) {
+      const system = canonicalSystem(c.system, siteCodes);
+      if (system === undefined || c.code === undefined) continue;
+      if (codes.has('sepsis-diagnoses', system, c.code))
+        return { system, code: c.code, ...(c.display !== undefined && { display: c.display }) };
+    }
+    return undefined;
+  },
+);
 
 interface CurrentEncounter {
   id?: string;
