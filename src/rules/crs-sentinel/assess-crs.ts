@@ -464,17 +464,34 @@ function tocilizumabStatus(input: TocilizumabInput): TocilizumabStatus {
     return block(
       `the patient is under ${t.minAgeYears} years: tocilizumab for CRS is labelled from ${t.minAgeYears} years of age`,
     );
+  // A birthDate of a year or month only: the patient may still be under the labelled age.
+  if ((input.age.youngestYears ?? input.age.years) < t.minAgeYears)
+    return block(
+      `Patient.birthDate ${input.age.birthDate} gives no day: the patient may be under ${t.minAgeYears} years, and tocilizumab for CRS is labelled from ${t.minAgeYears} years of age`,
+    );
   if (dosesIn24h >= t.maxDosesPer24h)
     return block(`${dosesIn24h} doses already in 24 h (limit ${t.maxDosesPer24h})`);
   if (doses.length >= t.maxDosesTotal)
     return block(`${doses.length} doses already given in this CRS episode (limit ${t.maxDosesTotal})`);
-  if (lastDose !== undefined && nowMs - timeMs(lastDose) < t.minHoursBetweenDoses * HOUR_MS)
+  // The label's 8 h between consecutive doses holds for any dose of the drug, also one given
+  // before the current episode started (e.g. just before a new bispecific dose).
+  const lastAnyDose = input.events
+    .filter((e) => e.medicationClass === 'tocilizumab' && timeMs(e.start) <= nowMs)
+    .map((e) => e.start)
+    .sort()
+    .pop();
+  if (lastAnyDose !== undefined && nowMs - timeMs(lastAnyDose) < t.minHoursBetweenDoses * HOUR_MS)
     return block(`last dose less than ${t.minHoursBetweenDoses} h ago`);
   if (input.weightProblem !== undefined) return block(`${input.weightProblem}: dose cannot be computed`);
   const weight = input.weight;
   if (!weight) return block('no usable body weight recorded: dose cannot be computed');
   if (nowMs - timeMs(weight.time) > t.weightMaxAgeDays * DAY_MS)
     return block(`latest body weight is older than ${t.weightMaxAgeDays} days`);
+  // Only patients of 2 years and more get here: a weight this low is an entry or unit error.
+  if (weight.value < t.minPlausibleWeightKg)
+    return block(
+      `latest body weight ${weight.value} kg is implausible for a patient of ${input.age.years} years: dose cannot be computed`,
+    );
   const mgPerKg = weight.value < t.lowWeightKg ? t.mgPerKgUnder30Kg : t.mgPerKg;
   const raw = Math.round(weight.value * mgPerKg);
   const doseMg = Math.min(raw, t.maxDoseMg);

@@ -90,6 +90,8 @@ export const CODE_LISTS = {
   'intravenous-routes': { kind: 'route', route: 'iv' },
   'local-routes': { kind: 'route', route: 'local' },
   'enteral-routes': { kind: 'route', route: 'enteral' },
+  // Routes whose doses act where applied: no fever-masking therapy (grade-crs.ts).
+  'surface-routes': { kind: 'codes' },
 } as const satisfies Record<string, ListMeaning>;
 
 export type CodeListName = keyof typeof CODE_LISTS;

@@ -433,6 +433,17 @@ function readValue(
   const unitCandidates = unitsOf(element.quantity);
   const unit = unitCandidates.find((u) => conversion.units[u] !== undefined);
   const convert = unit === undefined ? undefined : conversion.units[unit];
+  const conflict = conflictingUnits(unitCandidates, conversion.units);
+  if (conflict) {
+    // "lb" shown with UCUM code "kg": one of them is wrong, and a dose must not rest on a guess.
+    return {
+      ...base,
+      reason: 'unknown-unit',
+      detail: `units "${conflict.join('" and "')}" contradict each other: not guessed`,
+      value: raw,
+      unit: conflict[0],
+    };
+  }
   if (!convert) {
     if (unitCandidates.length === 0 && conversion.unitless === true) {
       return boundsChecked(
@@ -461,6 +472,19 @@ function readValue(
   };
   if (unit !== conversion.canonical && unit !== undefined) reading.original = { value: raw, unit };
   return boundsChecked(element, reading, raw, unit ?? conversion.canonical);
+}
+
+/** Two known spellings of the quantity (unit and code) that would convert the value differently. */
+function conflictingUnits(
+  candidates: readonly string[],
+  units: Readonly<Record<string, (v: number) => number>>,
+): [string, string] | undefined {
+  const known = candidates.filter((u) => units[u] !== undefined);
+  const first = known[0];
+  if (first === undefined) return undefined;
+  const probe = (u: string): number => (units[u] as (v: number) => number)(100);
+  const other = known.find((u) => Math.abs(probe(u) - probe(first)) > 1e-9);
+  return other === undefined ? undefined : [first, other];
 }
 
 /** The unit spellings a quantity offers, most specific first, each once. */

@@ -143,7 +143,7 @@ function dataGapText(
     return {
       summary: fillTemplate(t.summary.dataGapTemperature, { hours, context, evidence }),
       body: [
-        fillTemplate(t.detail.dataGapTemperatureBody, { window, evidence }),
+        fillTemplate(t.detail.dataGapTemperatureBody, { window, evidence }) + paediatricThreshold(a),
         `**${t.detail.evidenceHeading}** (since ${window})\n\n${evidenceTable(a)}`,
       ],
     };
@@ -169,15 +169,21 @@ function summaryFor(a: CrsAssessment, kind: FindingCardKind, t: CrsCardTemplate)
     return fillTemplate(t.summary.therapy, { grade, evidence, context });
   };
   // Drop the least important evidence until the summary fits (CDS Hooks: < 140 characters); then
-  // say the same findings shorter ("2 vasopressors"), so the finding that set the grade stays.
+  // say the same findings shorter ("2 vasopressors"), so the finding that set the grade stays:
+  // never drop the fever phrase and the first physiology phrase (the worse domain).
+  const itemsFor = (compact: boolean): string[] =>
+    kind === 'crs-card' ? evidenceItems(a, compact) : physiologyItems(a, compact);
+  const leading = kind === 'crs-card' ? evidenceItems(a, true).length - physiologyItems(a, true).length : 0;
   for (const compact of [false, true]) {
-    const evidence = kind === 'crs-card' ? evidenceItems(a, compact) : physiologyItems(a, compact);
-    for (let n = evidence.length; n > 0; n--) {
+    const evidence = itemsFor(compact);
+    const keep = Math.max(1, Math.min(evidence.length, leading + 1));
+    for (let n = evidence.length; n >= keep; n--) {
       const summary = build(evidence.slice(0, n));
       if (summary.length <= SUMMARY_MAX) return summary;
     }
   }
-  return fit(build(physiologyItems(a, true).slice(0, 1)));
+  const compact = itemsFor(true);
+  return fit(build(compact.slice(0, Math.max(1, Math.min(compact.length, leading + 1)))));
 }
 
 function fit(text: string): string {
@@ -195,7 +201,7 @@ function capitalise(text: string): string {
 function evidenceItems(a: CrsAssessment, compact: boolean): string[] {
   const v = a.vitals;
   const items: string[] = [];
-  if (v.fever.present && v.fever.highest) items.push(`${v.fever.highest.value} °C`);
+  if (a.grade.feverPresent && v.fever.highest) items.push(`${v.fever.highest.value} °C`);
   else if (a.grade.feverMaskedBy.length) items.push(`afebrile after ${a.grade.feverMaskedBy[0]?.name ?? ''}`);
   return [...items, ...physiologyItems(a, compact)];
 }
@@ -285,16 +291,32 @@ function detailFor(a: CrsAssessment, kind: FindingCardKind, t: CrsCardTemplate):
   return sections.filter((s) => s !== '').join('\n\n');
 }
 
+/**
+ * The age-adjusted blood-pressure threshold a child's card applied (Goldstein 2005 band), as a
+ * sentence; empty for adults. Every card that reads a child's blood pressure states it.
+ */
+function paediatricThreshold(a: CrsAssessment): string {
+  const h = a.vitals.hypotension;
+  if (h.paediatricBand === undefined) return '';
+  return ` Age-adjusted threshold applied: SBP < ${h.systolicBelow} mmHg (age ${String(h.paediatricAgeYears ?? '')} y, Goldstein 2005 band ${h.paediatricBand}; MAP not used in children).`;
+}
+
 /** Why an afebrile-physiology card fired: what was seen, and why fever is still required. */
 function afebrileRule(a: CrsAssessment): string {
   const seen = capitalise(physiologyItems(a, false).join(', '));
   const threshold = a.vitals.fever.thresholdCelsius;
   const onset = a.grade.crsOnset;
   if (onset) {
-    return `${seen}; no temperature >= ${threshold} °C in the window. CRS was documented at ${formatTime(onset.time)} (${onset.detail}), but no antipyretic, anticytokine or steroid was given after it, so ASTCT still requires fever and no CRS grade is given`;
+    return `${seen}; no temperature >= ${threshold} °C in the window. CRS was documented at ${formatTime(onset.time)} (${onset.detail}), but no antipyretic, anticytokine or steroid was given after it, so ASTCT still requires fever and no CRS grade is given.${paediatricThreshold(a)}`.replace(
+      /\.$/,
+      '',
+    );
   }
   const since = a.grade.episodeStart !== undefined ? ` since ${formatTime(a.grade.episodeStart)}` : '';
-  return `${seen}; no temperature >= ${threshold} °C${since} and no CRS diagnosis, so ASTCT CRS criteria are not met and no CRS grade is given`;
+  return `${seen}; no temperature >= ${threshold} °C${since} and no CRS diagnosis, so ASTCT CRS criteria are not met and no CRS grade is given.${paediatricThreshold(a)}`.replace(
+    /\.$/,
+    '',
+  );
 }
 
 /** Why a sepsis-context card fired: the vasopressors, or confirmed hypotension, and lactate. */
@@ -500,11 +522,17 @@ function missingSection(a: CrsAssessment, heading: string): string {
       'Positive pressure charted without any oxygen need (e.g. home CPAP on room air): not counted.',
     );
   const v = a.vitals;
-  if (g.temperatureState === 'afebrile' && v.fever.highest)
+  if (g.feverBeforeExposure)
+    items.push(
+      `Fever ${g.feverBeforeExposure.value} °C at ${formatTime(g.feverBeforeExposure.time)} was before the latest therapy exposure${g.episodeStart !== undefined ? ` (${formatTime(g.episodeStart)})` : ''}: not counted as CRS.`,
+    );
+  else if (g.temperatureState === 'afebrile' && v.fever.highest)
     items.push(`Afebrile: highest ${v.fever.highest.value} °C.`);
   if (g.temperatureState === 'hypothermic' && v.fever.hypothermia)
     items.push(`Hypothermic: lowest ${v.fever.hypothermia.value} °C.`);
-  if (g.temperatureState === 'no-temperature') items.push('No usable temperature in the window.');
+  // The data gap says it when the recent window has no usable temperature.
+  if (g.temperatureState === 'no-temperature' && !a.dataGaps.some((gap) => gap.code === 'no-temperature'))
+    items.push('No usable temperature in the window.');
   for (const gap of a.dataGaps) items.push(`${capitalise(gap.detail)}.`);
   items.push(...ignoredSummary(a.ignoredReadings));
   if (v.vasopressors.inotropes.length) {

@@ -22,7 +22,15 @@ export interface CrsRuleConfig {
    * `maxOpenInfusionDays` from its start: [LABELS] a blinatumomab cycle is a 28-day continuous
    * infusion, so an older open record is stale, not exposure.
    */
-  bispecific: { windowDays: number; maxOpenInfusionDays: number };
+  bispecific: {
+    windowDays: number;
+    maxOpenInfusionDays: number;
+    /**
+     * [DESIGN] consecutive bags of a continuous infusion with at most this gap are one exposure
+     * (one CRS episode): blinatumomab bags are changed every 24-96 h without a pause.
+     */
+    bagChangeGapHours: number;
+  };
   sepsis: {
     /** A sepsis diagnosis belongs to the present illness if onset/recorded within N days. [DESIGN] 7 */
     diagnosisLookbackDays: number;
@@ -102,6 +110,13 @@ export interface CrsRuleConfig {
     spo2Below: number;
     /** [ASTCT] exactly 6 L/min is low-flow (the mosunetuzumab label says high-flow). */
     lowFlowMaxLitresPerMinute: number;
+    /**
+     * [DESIGN] positive pressure counts (grade 4) only with an oxygen need (SpO2 below
+     * `spo2Below`, an O2 flow, FiO2 > 21 %) charted within this many hours of it and before the
+     * patient is charted on another device (clinical reference section 1: home CPAP on room air
+     * is not grade 4). 4 h: flowsheets chart the device at each respiratory check (1-4 hourly).
+     */
+    positivePressureNeedHours: number;
   };
   /** [SEPSIS3] SIRS (Bone 1992) and qSOFA criteria. */
   sirs: {
@@ -142,6 +157,12 @@ export interface CrsRuleConfig {
     minHoursBetweenDoses: number;
     /** [DESIGN] a body weight older than this is not used for a dose. */
     weightMaxAgeDays: number;
+    /**
+     * [DESIGN] a body weight below this, in a patient old enough for the drug (2 years and
+     * more), is an entry or unit error, not a weight to dose by: WHO Child Growth Standards put
+     * even -3 SD weight-for-age at 24 months at about 8 kg.
+     */
+    minPlausibleWeightKg: number;
   };
   labs: {
     /** [SEPSIS3] lactate > 2 mmol/L with vasopressors = septic shock criterion. */
@@ -161,6 +182,12 @@ export interface PaediatricBand {
   label: string;
   /** The band covers ages up to this many days (exclusive of the next band). */
   maxAgeDays: number;
+  /**
+   * For bands bounded in years: the band covers calendar ages below this many whole years (a
+   * child is 6 on their sixth birthday); decides instead of `maxAgeDays`, which only approximates
+   * a year as 365.25 days and so put a child in the younger band on the birthday itself.
+   */
+  maxAgeYears?: number | undefined;
   heartRateAbove: number;
   /** Bradycardia criterion (infants only). */
   heartRateBelow?: number | undefined;
@@ -197,6 +224,7 @@ export const GOLDSTEIN_BANDS: readonly PaediatricBand[] = [
   {
     label: '1 month-1 year',
     maxAgeDays: 2 * YEAR_DAYS,
+    maxAgeYears: 2,
     heartRateAbove: 180,
     heartRateBelow: 90,
     respRateAbove: 34,
@@ -207,6 +235,7 @@ export const GOLDSTEIN_BANDS: readonly PaediatricBand[] = [
   {
     label: '2-5 years',
     maxAgeDays: 6 * YEAR_DAYS,
+    maxAgeYears: 6,
     heartRateAbove: 140,
     respRateAbove: 22,
     wbcAbove: 15.5,
@@ -216,6 +245,7 @@ export const GOLDSTEIN_BANDS: readonly PaediatricBand[] = [
   {
     label: '6-12 years',
     maxAgeDays: 13 * YEAR_DAYS,
+    maxAgeYears: 13,
     heartRateAbove: 130,
     respRateAbove: 18,
     wbcAbove: 13.5,
@@ -225,6 +255,7 @@ export const GOLDSTEIN_BANDS: readonly PaediatricBand[] = [
   {
     label: '13-17 years',
     maxAgeDays: 18 * YEAR_DAYS,
+    maxAgeYears: 18,
     heartRateAbove: 110,
     respRateAbove: 14,
     wbcAbove: 11,
@@ -236,7 +267,7 @@ export const GOLDSTEIN_BANDS: readonly PaediatricBand[] = [
 export const DEFAULT_RULE_CONFIG: CrsRuleConfig = {
   recentWindowHours: 24,
   carT: { highAttentionDays: 14, extendedDays: 30 },
-  bispecific: { windowDays: 7, maxOpenInfusionDays: 28 },
+  bispecific: { windowDays: 7, maxOpenInfusionDays: 28, bagChangeGapHours: 2 },
   sepsis: {
     diagnosisLookbackDays: 7,
     antibioticLookbackHours: 72,
@@ -257,6 +288,7 @@ export const DEFAULT_RULE_CONFIG: CrsRuleConfig = {
     paediatricSirsTempAbove: 38.5,
     spo2Below: 90,
     lowFlowMaxLitresPerMinute: 6,
+    positivePressureNeedHours: 4,
   },
   sirs: { tempAbove: 38, tempBelow: 36, heartRateAbove: 90, respRateAbove: 20, wbcAbove: 12, wbcBelow: 4 },
   qsofa: { respRateAtLeast: 22, systolicAtMost: 100, gcsBelow: 15 },
@@ -272,6 +304,7 @@ export const DEFAULT_RULE_CONFIG: CrsRuleConfig = {
     maxDosesTotal: 4,
     minHoursBetweenDoses: 8,
     weightMaxAgeDays: 30,
+    minPlausibleWeightKg: 5,
   },
   labs: { lactateShockAbove: 2, trendTolerance: 0.1 },
   siteCodes: EMPTY_SITE_CODES,
@@ -288,7 +321,11 @@ export const ruleOverridesSchema = z.strictObject({
     .strictObject({ highAttentionDays: nonNegative.optional(), extendedDays: nonNegative.optional() })
     .optional(),
   bispecific: z
-    .strictObject({ windowDays: positive.optional(), maxOpenInfusionDays: positive.optional() })
+    .strictObject({
+      windowDays: positive.optional(),
+      maxOpenInfusionDays: positive.optional(),
+      bagChangeGapHours: nonNegative.optional(),
+    })
     .optional(),
   sepsis: z
     .strictObject({
@@ -319,6 +356,7 @@ export const ruleOverridesSchema = z.strictObject({
           z.strictObject({
             label: z.string().min(1),
             maxAgeDays: positive,
+            maxAgeYears: positive.optional(),
             heartRateAbove: positive,
             heartRateBelow: positive.optional(),
             respRateAbove: positive,
@@ -332,6 +370,7 @@ export const ruleOverridesSchema = z.strictObject({
       paediatricSirsTempAbove: z.number().min(37).max(41).optional(),
       spo2Below: z.number().min(70).max(100).optional(),
       lowFlowMaxLitresPerMinute: positive.optional(),
+      positivePressureNeedHours: positive.optional(),
     })
     .optional(),
   sirs: z
@@ -364,6 +403,7 @@ export const ruleOverridesSchema = z.strictObject({
       maxDosesTotal: z.int().positive().optional(),
       minHoursBetweenDoses: nonNegative.optional(),
       weightMaxAgeDays: positive.optional(),
+      minPlausibleWeightKg: positive.optional(),
     })
     .optional(),
   labs: z
