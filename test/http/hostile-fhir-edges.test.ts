@@ -182,7 +182,6 @@ const fhirAuthorization = {
 };
 
 /** The first Observation search to fail names its key (vitals, labs or bodyWeight). */
-/** The first Observation search to fail names its key (vitals, labs or bodyWeight). */
 const refused = (what: string) => new RegExp(`^(vitals|labs|bodyWeight): the FHIR server ${what}$`);
 
 const cases: { name: string; status: 200 | 412; message?: RegExp; withinMs?: number }[] = [
