@@ -12,19 +12,20 @@
  *    look-back, or a surgical-prophylaxis agent continued past the prophylaxis period. Prophylaxis
  *    (TMP-SMX, acyclovir, levofloxacin, fluconazole...) alone never counts; nor do non-systemic
  *    agents (rifaximin, oral vancomycin).
- * 2b. `suspected-infection-with-vasopressor`: antimicrobials with treatment intent and a vasopressor
+ * 3. `suspected-infection-with-vasopressor`: antimicrobials with treatment intent and a vasopressor
  *    infusion in the recent window. Sepsis-3 defines sepsis by organ dysfunction (SOFA >= 2), not
  *    by SIRS or qSOFA, and any vasopressor infusion scores 2 to 4 on the cardiovascular SOFA
  *    (Vincent JL et al. Intensive Care Med 1996;22:707): a new pressor during a course of
  *    treatment is circulatory failure with suspected infection, whatever SIRS says.
- * 3. `vasopressor-with-infection-signs`: a vasopressor infusion together with signs of infection
- *    (fever, an abnormal WBC, or a culture drawn) before any antimicrobial is charted, so
- *    shock is not missed because the pressor came first; outside a CAR-T or bispecific window
+ * 4. `vasopressor-with-infection-signs`: a vasopressor infusion together with signs of infection
+ *    (a confirmed fever, an abnormal WBC, or a culture drawn) before any antimicrobial is charted,
+ *    so shock is not missed because the pressor came first; outside a CAR-T or bispecific window
  *    only, where fever is CRS's own sign. [DESIGN]
- * 4. `vasopressor-shock-with-sirs`: two or more vasopressor agents infusing together with SIRS,
+ * 5. `vasopressor-shock-with-sirs`: two or more vasopressor agents infusing together with SIRS,
  *    before any antimicrobial is charted (outside a therapy window): shock that needed a second
  *    agent is septic in most ICU patients, and antimicrobials are due within the hour when septic
  *    shock is possible (Surviving Sepsis Campaign 2021). [DESIGN]
+ * Rules 4 and 5 read from a day before the shock's onset (aroundShockOnset).
  * Windows are [DESIGN] and configurable (rule-config.ts).
  */
 import type { Condition, Encounter } from 'fhir/r4';
@@ -83,7 +84,10 @@ export interface SepsisContext {
   antibiotics: AntimicrobialUse[];
   /** Antimicrobials seen that were not evidence of infection (prophylaxis, surgical, oral). */
   notCounted: AntimicrobialUse[];
-  /** Criteria met, as text ("RR 24/min > 20"), in the window `criteriaWindow` says. */
+  /**
+   * Criteria met, as text ("RR 24/min > 20"): in the recent window, around the infection's onset
+   * (`onsetWindow`), or, for `vasopressor-shock-with-sirs`, since a day before the shock's onset.
+   */
   sirsCriteria: string[];
   qsofaCriteria: string[];
   /** Set when the criteria were met around the infection's onset, not in the recent window. */
@@ -134,19 +138,19 @@ export function findSepsisContext(input: SepsisInput): SepsisContext | undefined
   const beforeAntimicrobials = counted.length === 0 && !input.therapyContext;
   const infectionSigns = beforeAntimicrobials ? signsOfInfection(input, band) : [];
   if (infectionSigns.length && vasopressorRunning(input)) rulesFired.push('vasopressor-with-infection-signs');
-  const shockVasopressors = beforeAntimicrobials ? shockWithSirs(input, band) : [];
-  if (shockVasopressors.length) rulesFired.push('vasopressor-shock-with-sirs');
+  const shock = beforeAntimicrobials ? shockWithSirs(input, band) : undefined;
+  if (shock) rulesFired.push('vasopressor-shock-with-sirs');
   if (!rulesFired.length) return undefined;
   return {
     rulesFired,
     diagnoses,
     antibiotics: counted,
     notCounted,
-    sirsCriteria: criteria.sirs,
+    sirsCriteria: shock?.sirs ?? criteria.sirs,
     qsofaCriteria: criteria.qsofa,
     ...(criteria.window && { onsetWindow: criteria.window }),
     infectionSigns: rulesFired.includes('vasopressor-with-infection-signs') ? infectionSigns : [],
-    ...(shockVasopressors.length && { shockVasopressors }),
+    ...(shock && { shockVasopressors: shock.vasopressors }),
     ...(band && { paediatricBand: band.label }),
   };
 }
@@ -441,11 +445,14 @@ function confirmedFever(
  * `shockVasopressorAgents` different vasopressors infusing at once, and SIRS met in the window.
  * Vasopressin counts (the usual second agent in septic shock, Surviving Sepsis Campaign 2021);
  * the strongly inotropic ones (epinephrine, dopamine: vasopressors-inotropic.json) do not, being
- * the agents of cardiac failure and cardiac surgery. [DESIGN] Empty when not met.
+ * the agents of cardiac failure and cardiac surgery. [DESIGN] Undefined when not met.
  */
-function shockWithSirs(input: SepsisInput, band: PaediatricBand | undefined): string[] {
+function shockWithSirs(
+  input: SepsisInput,
+  band: PaediatricBand | undefined,
+): { vasopressors: string[]; sirs: string[] } | undefined {
   const sirs = sirsMet(aroundShockOnset(input).readings, input.rules, band);
-  if (sirs.length < 2 || !sirsValidForAge(sirs, band)) return [];
+  if (sirs.length < 2 || !sirsValidForAge(sirs, band)) return undefined;
   const nowMs = input.now.getTime();
   const fromMs = nowMs - input.rules.recentWindowHours * HOUR_MS;
   const infusions = input.events.filter(
@@ -459,9 +466,10 @@ function shockWithSirs(input: SepsisInput, band: PaediatricBand | undefined): st
     const at = Math.max(timeMs(e.start), fromMs);
     const together = new Map<string, string>();
     for (const other of infusions) if (overlaps(other, at, at)) together.set(other.conceptId, other.name);
-    if (together.size >= input.rules.sepsis.shockVasopressorAgents) return [...together.values()].sort();
+    if (together.size >= input.rules.sepsis.shockVasopressorAgents)
+      return { vasopressors: [...together.values()].sort(), sirs };
   }
-  return [];
+  return undefined;
 }
 
 function vasopressorRunning(input: SepsisInput): boolean {
