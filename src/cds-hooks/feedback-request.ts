@@ -7,16 +7,34 @@ import { invalidBody } from './hook-request.js';
 
 const WELL_FORMED = /^[^\p{Cs}]*$/u;
 const text = () => z.string().regex(WELL_FORMED, { error: 'expected well-formed Unicode text' });
-const nonEmpty = () => text().min(1, { error: 'expected a non-empty string' });
+
+/**
+ * FHIR R4 datatypes (https://hl7.org/fhir/R4/datatypes.html): a `string` "SHALL NOT contain Unicode
+ * character points below 32" other than tab, carriage return and line feed; a `uri` holds no
+ * whitespace, a `code` no whitespace but single inner spaces.
+ * Besides being wrong, a NUL cannot be stored: PostgreSQL refuses it in TEXT, which was a 500.
+ */
+// eslint-disable-next-line no-control-regex
+const FHIR_STRING = /^[^\u0000-\u0008\u000B\u000C\u000E-\u001F]*$/;
+const FHIR_URI = /^\S+$/;
+const FHIR_CODE = /^\S+( \S+)*$/;
+const fhirString = () => text().regex(FHIR_STRING, { error: 'expected text without control characters' });
+const nonEmpty = () => fhirString().min(1, { error: 'expected a non-empty string' });
+const fhirUri = () =>
+  nonEmpty().regex(FHIR_URI, { error: 'expected a FHIR uri (no whitespace or control characters)' });
+const fhirCode = () =>
+  nonEmpty().regex(FHIR_CODE, {
+    error: 'expected a FHIR code (no control characters, no leading, trailing or repeated spaces)',
+  });
 
 /** The card's `uuid` (CDS Hooks 2.0 "Card attributes": uuid, needed for feedback). */
 const cardUuid = () => z.uuid({ error: 'expected a UUID' });
 
 // CDS Hooks 2.0 "Overridden guidance": `reason` is a Coding from the card's overrideReasons.
 const codingSchema = z.object({
-  system: nonEmpty().optional(),
-  code: nonEmpty(),
-  display: text().optional(),
+  system: fhirUri().optional(),
+  code: fhirCode(),
+  display: fhirString().optional(),
 });
 
 const feedbackItemSchema = z
@@ -24,7 +42,9 @@ const feedbackItemSchema = z
     card: cardUuid(),
     outcome: z.enum(['accepted', 'overridden']),
     acceptedSuggestions: z.array(z.object({ id: nonEmpty() })).optional(),
-    overrideReason: z.object({ reason: codingSchema.optional(), userComment: text().optional() }).optional(),
+    overrideReason: z
+      .object({ reason: codingSchema.optional(), userComment: fhirString().optional() })
+      .optional(),
     // CDS Hooks 2.0: an `instant`, i.e. a date-time with a time zone (FHIR R4 instant).
     outcomeTimestamp: z.iso.datetime({
       offset: true,

@@ -27,8 +27,19 @@ const nonEmpty = () => wellFormed().min(1, { error: 'expected a non-empty string
 /** The same UUID shape zod checks; used to log a hookInstance even when the body fails later. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * RFC 6749 appendix A.12: `access-token = 1*VSCHAR` (printable ASCII). The token goes into the
+ * Authorization header of every FHIR request, where a line break, NUL or non-ASCII character
+ * cannot go: such a token was sent nowhere and answered 412 "could not be reached", blaming the
+ * FHIR server for the request's own fault.
+ */
+const ACCESS_TOKEN = /^[\x20-\x7E]+$/;
+
 const fhirAuthorizationSchema = z.object({
-  access_token: z.string().min(1, { error: 'expected a non-empty string' }),
+  access_token: z
+    .string()
+    .min(1, { error: 'expected a non-empty string' })
+    .regex(ACCESS_TOKEN, { error: 'expected an OAuth 2.0 access token (printable ASCII, RFC 6749)' }),
   token_type: z.literal('Bearer'),
   expires_in: z.number().int().nonnegative(),
   scope: nonEmpty(),

@@ -3,7 +3,7 @@
  * express: routes are thin and hand over to the use cases in src/service/.
  */
 import cors from 'cors';
-import express, { type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import {
   CRS_SENTINEL_SERVICE_ID,
   crsSentinelService,
@@ -77,6 +77,7 @@ export function createApp(deps: AppDeps) {
   app.use((req, _res, next) => {
     next(isDecodablePath(req.path) ? undefined : malformedPath());
   });
+  app.use(collapseRepeatedSlashes);
 
   app
     .route('/healthz')
@@ -192,6 +193,43 @@ function methodNotAllowed(allowed: readonly string[]): RequestHandler {
   };
 }
 
+/**
+ * Routes `/cds-services//crs-sentinel` as `/cds-services/crs-sentinel`. The CDS Hooks Sandbox
+ * builds each service URL as `${discoveryUrl}/${service.id}` (cds-hooks/sandbox
+ * src/reducers/cds-services-reducers.js), so a discovery URL entered with a trailing slash, which
+ * discovery answers, sent every hook and feedback call to a doubled slash and a 404. The JWT
+ * audience stays the path as called (`calledPath`): the sandbox signs exactly the URL it calls.
+ */
+const collapseRepeatedSlashes: RequestHandler = (req, res, next) => {
+  res.locals.calledPath = req.path;
+  const queryAt = req.url.indexOf('?');
+  const path = queryAt === -1 ? req.url : req.url.slice(0, queryAt);
+  // Origin-form targets only: an absolute-form one (`http://host/...`, RFC 9112 section 3.2.2)
+  // has its `//` after the scheme.
+  if (path.startsWith('/') && path.includes('//'))
+    req.url = path.replace(/\/{2,}/g, '/') + (queryAt === -1 ? '' : req.url.slice(queryAt));
+  next();
+};
+
+/** The path the client called, before collapseRepeatedSlashes: the endpoint its JWT names. */
+function calledPath(req: Request, locals: Record<string, unknown>): string {
+  return typeof locals.calledPath === 'string' ? locals.calledPath : req.path;
+}
+
+/**
+ * The Authorization header as one value. Node keeps only the first of several Authorization field
+ * lines and drops the rest, so a proxy in front that reads another one would authorise a different
+ * credential than this service verified. Several lines are combined as RFC 9110 section 5.3 says
+ * (joined by commas), which is never one Bearer credential: the verifier refuses it ('malformed').
+ */
+function authorizationOf(req: Request): string | undefined {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]?.toLowerCase() === 'authorization') values.push(req.rawHeaders[i + 1] ?? '');
+  }
+  return values.length > 1 ? values.join(', ') : req.get('authorization');
+}
+
 function isDecodablePath(path: string): boolean {
   try {
     decodeURIComponent(path);
@@ -204,8 +242,8 @@ function isDecodablePath(path: string): boolean {
 /** Verifies the caller's JWT against the public URL of the endpoint called (its `aud`). */
 function authentication(deps: AppDeps): RequestHandler {
   return async (req, res, next) => {
-    const audience = `${deps.publicBaseUrl}${req.path}`;
-    const result = await deps.authenticator.authenticate(req.get('authorization'), audience);
+    const audience = `${deps.publicBaseUrl}${calledPath(req, res.locals)}`;
+    const result = await deps.authenticator.authenticate(authorizationOf(req), audience);
     if (!result.ok) {
       deps.metrics?.authFailure(result.failedCheck);
       addLogFacts(res, { failedCheck: result.failedCheck, iss: result.iss, jti: result.jti });

@@ -4,8 +4,8 @@
  * CDS Hooks best practices, "JWT": "CDS Services should maintain their own rotating cache of public
  * keys for the CDS Client").
  *
- * Remote JWK Sets are fetched with jwks-rsa's client (plain GET, no redirects followed, timeout) and
- * cached per issuer as a whole set. The set is refetched when it is older than `cacheMaxAgeMs`, or
+ * Remote JWK Sets are fetched with a bounded fetcher (jwks-fetcher.ts: plain GET, no redirects
+ * followed, one deadline for the whole answer, a byte cap) and cached per issuer as a whole set. The set is refetched when it is older than `cacheMaxAgeMs`, or
  * when a JWT names a `kid` the cached set lacks (key rotation). Every fetch for one issuer is at
  * least `refreshMinIntervalMs` after the previous attempt, so JWTs with made-up `kid`s cannot turn
  * the service into a flood against the EHR's key endpoint; and because known keys are served from
@@ -15,10 +15,10 @@
  *
  * Inline JWK Sets (configured out of band) are imported once and never refreshed.
  */
-import jwksRsa from 'jwks-rsa';
 import type { TrustedClient } from './trusted-clients.js';
 import { importVerificationJwks } from './jwk.js';
 import type { VerificationKey } from './jwk.js';
+import { boundedJwksFetcher } from './jwks-fetcher.js';
 
 export type KeyLookup =
   | { readonly found: true; readonly key: VerificationKey }
@@ -39,7 +39,7 @@ export interface KeyResolverOptions {
   readonly cacheMaxAgeMs?: number;
   /** After a failed refresh, the last good set stays usable this long past `cacheMaxAgeMs` (default 1 h). */
   readonly maxStaleMs?: number;
-  /** HTTP timeout for the default fetcher (default 5 s). */
+  /** Deadline of the default fetcher for the whole answer, body included (default 5 s). */
   readonly timeoutMs?: number;
   readonly fetchJwks?: JwksFetcher;
   /** Called when a fetch fails or a fetched set has keys that cannot be used. No key material. */
@@ -55,24 +55,8 @@ interface RemoteState {
   inflight: Promise<void> | undefined;
 }
 
-/** Default fetcher: jwks-rsa's HTTP client, which does not follow redirects. */
-export function jwksRsaFetcher(timeoutMs: number): JwksFetcher {
-  return async (url) => {
-    const client = new jwksRsa.JwksClient({
-      jwksUri: url,
-      cache: false,
-      rateLimit: false,
-      timeout: timeoutMs,
-    });
-    // getKeys() resolves to the document's `keys` array: re-wrap it as a JWK Set.
-    return { keys: await client.getKeys() };
-  };
-}
-
 function describeError(error: unknown): string {
   if (error instanceof Error) return error.message.slice(0, 300);
-  if (typeof error === 'object' && error !== null && 'errorMsg' in error)
-    return String(error.errorMsg).slice(0, 300);
   return 'unknown error';
 }
 
@@ -80,7 +64,7 @@ export function createKeyResolver(options: KeyResolverOptions = {}): KeyResolver
   const refreshMinIntervalMs = options.refreshMinIntervalMs ?? 10_000;
   const cacheMaxAgeMs = options.cacheMaxAgeMs ?? 10 * 60_000;
   const maxStaleMs = options.maxStaleMs ?? 60 * 60_000;
-  const fetchJwks = options.fetchJwks ?? jwksRsaFetcher(options.timeoutMs ?? 5_000);
+  const fetchJwks = options.fetchJwks ?? boundedJwksFetcher({ timeoutMs: options.timeoutMs ?? 5_000 });
   const now = options.now ?? Date.now;
   const report = options.onJwksProblem ?? (() => undefined);
 

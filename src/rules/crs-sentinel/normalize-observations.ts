@@ -3,6 +3,7 @@
  * Codings are matched on system AND code; panel components by their own code, never position.
  * Unusable readings are kept in `ignored` with the reason, so cards can say what was not used.
  */
+import { perResource } from './per-resource-memo.js';
 import type { CodeableConcept, Coding, Observation, ObservationComponent, Quantity } from 'fhir/r4';
 import { canonicalSystem, codingsOf, isoTime, parseFhirTime, roundTo } from './fhir-values.js';
 import type { CodeIndex } from './code-index.js';
@@ -134,7 +135,7 @@ export function normalizeTimedObservations(
   for (const obs of observations) {
     const ms = observationMs(obs);
     if (unread && ms !== undefined && unread(obs, ms)) continue;
-    const one = normalizedOnce(obs, ms, siteCodes, codes);
+    const one = normalizedOnce(obs, siteCodes, codes);
     for (const r of one.readings) readings.push(r);
     for (const d of one.devices) devices.push(d);
     for (const i of one.ignored) ignored.push(i);
@@ -142,34 +143,18 @@ export function normalizeTimedObservations(
   return { readings: dedupe(readings), devices: sortByTime(devices), ignored: sortByTime(ignored) };
 }
 
-interface CachedObservation {
-  siteCodes: SiteCodes;
-  codes: CodeIndex;
-  result: TimedObservations;
-}
-
-/**
- * One Observation's items, remembered per Observation object (and code lists): a replay hands
- * the engine the same resources at every step, and normalizing them again was most of its cost.
- * Pure memoization: the items are frozen and the same for the same input; a WeakMap holds no
- * resource alive.
- */
-const normalizedCache = new WeakMap<Observation, CachedObservation>();
-
-function normalizedOnce(
-  obs: Observation,
-  ms: number | undefined,
-  siteCodes: SiteCodes,
-  codes: CodeIndex,
-): TimedObservations {
-  const cached = normalizedCache.get(obs);
-  if (cached && cached.siteCodes === siteCodes && cached.codes === codes) return cached.result;
-  const result = normalizeOne(obs, ms, siteCodes, codes);
+/** One Observation's items, normalized once per resource (per-resource-memo.ts); frozen. */
+const normalizedOnce = perResource((obs: Observation, siteCodes, codes): TimedObservations => {
+  const result = normalizeOne(obs, observationMs(obs), siteCodes, codes);
   for (const list of [result.readings, result.devices, result.ignored] as Timed<object>[][])
     for (const timed of list) Object.freeze(Object.freeze(timed).item);
-  normalizedCache.set(obs, { siteCodes, codes, result });
   return result;
-}
+});
+
+/** The kinds of an Observation's value elements (what the horizon test asks of old ones). */
+const elementKinds = perResource((obs: Observation, siteCodes, codes): ReadingKind[] =>
+  valueElements(obs, siteCodes, codes).map((e) => e.kind),
+);
 
 /** The readings, device readings and ignored values of one Observation. */
 function normalizeOne(
@@ -301,8 +286,8 @@ function unreadTest(
     if (ms >= horizon.sinceMs) return false;
     if (!hasCodeIn(obs.code, kindCodes) && !obs.component?.some((c) => hasCodeIn(c.code, kindCodes)))
       return true;
-    return !valueElements(obs, siteCodes, codes).some((e) => {
-      const from = horizon.earlier[e.kind];
+    return !elementKinds(obs, siteCodes, codes).some((kind) => {
+      const from = horizon.earlier[kind];
       return from !== undefined && ms >= from;
     });
   };

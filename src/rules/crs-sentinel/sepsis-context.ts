@@ -12,19 +12,20 @@
  *    look-back, or a surgical-prophylaxis agent continued past the prophylaxis period. Prophylaxis
  *    (TMP-SMX, acyclovir, levofloxacin, fluconazole...) alone never counts; nor do non-systemic
  *    agents (rifaximin, oral vancomycin).
- * 2b. `suspected-infection-with-vasopressor`: antimicrobials with treatment intent and a vasopressor
+ * 3. `suspected-infection-with-vasopressor`: antimicrobials with treatment intent and a vasopressor
  *    infusion in the recent window. Sepsis-3 defines sepsis by organ dysfunction (SOFA >= 2), not
  *    by SIRS or qSOFA, and any vasopressor infusion scores 2 to 4 on the cardiovascular SOFA
  *    (Vincent JL et al. Intensive Care Med 1996;22:707): a new pressor during a course of
  *    treatment is circulatory failure with suspected infection, whatever SIRS says.
- * 3. `vasopressor-with-infection-signs`: a vasopressor infusion together with signs of infection
- *    (fever, an abnormal WBC, or a culture drawn) before any antimicrobial is charted, so
- *    shock is not missed because the pressor came first; outside a CAR-T or bispecific window
+ * 4. `vasopressor-with-infection-signs`: a vasopressor infusion together with signs of infection
+ *    (a confirmed fever, an abnormal WBC, or a culture drawn) before any antimicrobial is charted,
+ *    so shock is not missed because the pressor came first; outside a CAR-T or bispecific window
  *    only, where fever is CRS's own sign. [DESIGN]
- * 4. `vasopressor-shock-with-sirs`: two or more vasopressor agents infusing together with SIRS,
+ * 5. `vasopressor-shock-with-sirs`: two or more vasopressor agents infusing together with SIRS,
  *    before any antimicrobial is charted (outside a therapy window): shock that needed a second
  *    agent is septic in most ICU patients, and antimicrobials are due within the hour when septic
  *    shock is possible (Surviving Sepsis Campaign 2021). [DESIGN]
+ * Rules 4 and 5 read from a day before the shock's onset (aroundShockOnset).
  * Windows are [DESIGN] and configurable (rule-config.ts).
  */
 import type { Condition, Encounter } from 'fhir/r4';
@@ -43,10 +44,9 @@ import { overlaps, type MedicationEvent } from './medication-events.js';
 import type { Reading } from './normalize-observations.js';
 import { paediatricBand, type PatientAge } from './patient-age.js';
 import { sepsisCriteriaLookBackHours, type CrsRuleConfig, type PaediatricBand } from './rule-config.js';
-import type { AntimicrobialIntent } from './rule-tables.js';
-import type { CodeIndex } from './code-index.js';
-import type { SiteCodes } from './site-codes.js';
+import type { AntimicrobialIntent, ReadingKind } from './rule-tables.js';
 import { vasopressorExclusion } from './crs-vitals.js';
+import { perResource } from './per-resource-memo.js';
 
 export type SepsisRule =
   | 'diagnosis'
@@ -84,7 +84,10 @@ export interface SepsisContext {
   antibiotics: AntimicrobialUse[];
   /** Antimicrobials seen that were not evidence of infection (prophylaxis, surgical, oral). */
   notCounted: AntimicrobialUse[];
-  /** Criteria met, as text ("RR 24/min > 20"), in the window `criteriaWindow` says. */
+  /**
+   * Criteria met, as text ("RR 24/min > 20"): in the recent window, around the infection's onset
+   * (`onsetWindow`), or, for `vasopressor-shock-with-sirs`, since a day before the shock's onset.
+   */
   sirsCriteria: string[];
   qsofaCriteria: string[];
   /** Set when the criteria were met around the infection's onset, not in the recent window. */
@@ -135,19 +138,19 @@ export function findSepsisContext(input: SepsisInput): SepsisContext | undefined
   const beforeAntimicrobials = counted.length === 0 && !input.therapyContext;
   const infectionSigns = beforeAntimicrobials ? signsOfInfection(input, band) : [];
   if (infectionSigns.length && vasopressorRunning(input)) rulesFired.push('vasopressor-with-infection-signs');
-  const shockVasopressors = beforeAntimicrobials ? shockWithSirs(input, band) : [];
-  if (shockVasopressors.length) rulesFired.push('vasopressor-shock-with-sirs');
+  const shock = beforeAntimicrobials ? shockWithSirs(input, band) : undefined;
+  if (shock) rulesFired.push('vasopressor-shock-with-sirs');
   if (!rulesFired.length) return undefined;
   return {
     rulesFired,
     diagnoses,
     antibiotics: counted,
     notCounted,
-    sirsCriteria: criteria.sirs,
+    sirsCriteria: shock?.sirs ?? criteria.sirs,
     qsofaCriteria: criteria.qsofa,
     ...(criteria.window && { onsetWindow: criteria.window }),
     infectionSigns: rulesFired.includes('vasopressor-with-infection-signs') ? infectionSigns : [],
-    ...(shockVasopressors.length && { shockVasopressors }),
+    ...(shock && { shockVasopressors: shock.vasopressors }),
     ...(band && { paediatricBand: band.label }),
   };
 }
@@ -235,19 +238,21 @@ function presentSepsisDiagnoses(input: SepsisInput): SepsisDiagnosis[] {
 }
 
 /** The sepsis or septic-shock coding of a Condition (the `sepsis-diagnoses` list), if any. */
-export function sepsisCoding(
-  condition: Condition,
-  siteCodes: SiteCodes,
-  codes: CodeIndex,
-): { system: string; code: string; display?: string } | undefined {
-  for (const c of codingsOf(condition.code)) {
-    const system = canonicalSystem(c.system, siteCodes);
-    if (system === undefined || c.code === undefined) continue;
-    if (codes.has('sepsis-diagnoses', system, c.code))
-      return { system, code: c.code, ...(c.display !== undefined && { display: c.display }) };
-  }
-  return undefined;
-}
+export const sepsisCoding = perResource(
+  (
+    condition: Condition,
+    siteCodes,
+    codes,
+  ): Readonly<{ system: string; code: string; display?: string }> | undefined => {
+    for (const c of codingsOf(condition.code)) {
+      const system = canonicalSystem(c.system, siteCodes);
+      if (system === undefined || c.code === undefined) continue;
+      if (codes.has('sepsis-diagnoses', system, c.code))
+        return { system, code: c.code, ...(c.display !== undefined && { display: c.display }) };
+    }
+    return undefined;
+  },
+);
 
 interface CurrentEncounter {
   id?: string;
@@ -440,11 +445,14 @@ function confirmedFever(
  * `shockVasopressorAgents` different vasopressors infusing at once, and SIRS met in the window.
  * Vasopressin counts (the usual second agent in septic shock, Surviving Sepsis Campaign 2021);
  * the strongly inotropic ones (epinephrine, dopamine: vasopressors-inotropic.json) do not, being
- * the agents of cardiac failure and cardiac surgery. [DESIGN] Empty when not met.
+ * the agents of cardiac failure and cardiac surgery. [DESIGN] Undefined when not met.
  */
-function shockWithSirs(input: SepsisInput, band: PaediatricBand | undefined): string[] {
+function shockWithSirs(
+  input: SepsisInput,
+  band: PaediatricBand | undefined,
+): { vasopressors: string[]; sirs: string[] } | undefined {
   const sirs = sirsMet(aroundShockOnset(input).readings, input.rules, band);
-  if (sirs.length < 2 || !sirsValidForAge(sirs, band)) return [];
+  if (sirs.length < 2 || !sirsValidForAge(sirs, band)) return undefined;
   const nowMs = input.now.getTime();
   const fromMs = nowMs - input.rules.recentWindowHours * HOUR_MS;
   const infusions = input.events.filter(
@@ -458,9 +466,10 @@ function shockWithSirs(input: SepsisInput, band: PaediatricBand | undefined): st
     const at = Math.max(timeMs(e.start), fromMs);
     const together = new Map<string, string>();
     for (const other of infusions) if (overlaps(other, at, at)) together.set(other.conceptId, other.name);
-    if (together.size >= input.rules.sepsis.shockVasopressorAgents) return [...together.values()].sort();
+    if (together.size >= input.rules.sepsis.shockVasopressorAgents)
+      return { vasopressors: [...together.values()].sort(), sirs };
   }
-  return [];
+  return undefined;
 }
 
 function vasopressorRunning(input: SepsisInput): boolean {
@@ -488,6 +497,16 @@ function extreme(
   }
   return best;
 }
+
+/** The reading kinds SIRS and qSOFA read (the engine reads them back to the onset windows). */
+export const SEPSIS_CRITERIA_KINDS: readonly ReadingKind[] = [
+  'temperature',
+  'heart-rate',
+  'respiratory-rate',
+  'wbc',
+  'systolic-bp',
+  'gcs-total',
+];
 
 /**
  * SIRS criteria met by the worst value of each in the window: adult cut-offs (Bone 1992, as
