@@ -891,6 +891,12 @@ const vasopressors: Patient9[] = [
     expected: crs(4),
   },
   {
+    name: 'nasal cannula charted with 0 L/min and SpO2 97 %: no oxygen delivered, grade 1',
+    vitals: [temp(39, 2), device('Nasal cannula', 1), spo2(97, 1, 0), bp(120, 70, 1)],
+    meds: [carT()],
+    expected: crs(1),
+  },
+  {
     name: 'tracheostomy alone on room air: grade 1',
     vitals: [temp(39, 2), device('Tracheostomy', 1), spo2(96, 1), bp(120, 70, 1)],
     meds: [carT()],

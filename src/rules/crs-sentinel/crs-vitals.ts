@@ -290,6 +290,22 @@ function worse(a: OxygenSupportClass, b: OxygenSupportClass): OxygenSupportClass
   return OXYGEN_CLASS_GRADE[b] > OXYGEN_CLASS_GRADE[a] ? b : a;
 }
 
+/**
+ * A cannula or mask charted with an oxygen flow of 0 L/min at the same time (and no FiO2 above
+ * room air then) delivers no oxygen: it is no support. [DESIGN]
+ */
+function chartedAtZeroFlow(device: OxygenDeviceReading, recent: readonly Reading[]): boolean {
+  if (device.supportClass === 'positive-pressure') return false;
+  const at = timeMs(device.time);
+  const sameTime = recent.filter((r) => timeMs(r.time) === at);
+  const flows = sameTime.filter((r) => r.kind === 'oxygen-flow');
+  return (
+    flows.length > 0 &&
+    flows.every((r) => r.value === 0) &&
+    !sameTime.some((r) => r.kind === 'fio2' && r.value > 21)
+  );
+}
+
 /** Times of readings that show an oxygen need: SpO2 below threshold, an O2 flow, FiO2 > 21 %. */
 function oxygenNeedTimes(recent: readonly Reading[], rules: CrsRuleConfig): number[] {
   return recent
@@ -338,7 +354,7 @@ function oxygenFinding(
   const needTimes = oxygenNeedTimes(recent, rules);
   let positivePressureWithoutOxygenNeed = false;
   for (const device of devices) {
-    if (device.supportClass === 'none') continue;
+    if (device.supportClass === 'none' || chartedAtZeroFlow(device, recent)) continue;
     if (device.supportClass === 'positive-pressure' && !servesOxygenNeed(device, devices, needTimes, rules)) {
       positivePressureWithoutOxygenNeed = true;
       continue;
