@@ -1016,6 +1016,18 @@ const children: Patient9[] = [
       expect(detail.match(/No usable temperature/g)).toHaveLength(1);
     },
   },
+  {
+    name: '8-year-old with arterial MAP 55 and 54 but no systolic pressure: MAP not used in children, reported as missing',
+    vitals: [temp(39, 2), obs('8478-0', 55, 'mm[Hg]', 1), obs('8478-0', 54, 'mm[Hg]', 3), weight(25, 5)],
+    meds: [carT()],
+    patient: patient('2022-01-01'),
+    expected: crs(1),
+    also: (a, detail, summary) => {
+      expect(a.dataGaps.map((g) => g.code)).toContain('no-blood-pressure');
+      expect(detail).toContain('MAP is not used in children');
+      expect(summary).toContain('no BP');
+    },
+  },
 ];
 
 function run(p: Patient9): { a: CrsAssessment; detail: string; cards: ReturnType<typeof renderCrsCards> } {

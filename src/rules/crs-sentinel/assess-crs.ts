@@ -513,8 +513,18 @@ function findDataGaps(
   else {
     if (missing.includes('temperature'))
       gaps.push({ code: 'no-temperature', detail: 'no usable temperature in the recent window' });
-    if (missing.includes('systolic-bp') && !recent.some((r) => r.kind === 'mean-arterial-pressure')) {
-      gaps.push({ code: 'no-blood-pressure', detail: 'no usable blood pressure in the recent window' });
+    // Children are judged on systolic pressure only (Goldstein 2005): a MAP does not fill the gap.
+    const child = vitals.hypotension.paediatricBand !== undefined;
+    if (
+      missing.includes('systolic-bp') &&
+      (child || !recent.some((r) => r.kind === 'mean-arterial-pressure'))
+    ) {
+      gaps.push({
+        code: 'no-blood-pressure',
+        detail: child
+          ? 'no usable systolic blood pressure in the recent window (MAP is not used in children)'
+          : 'no usable blood pressure in the recent window',
+      });
     }
     if (missing.includes('spo2'))
       gaps.push({ code: 'no-spo2', detail: 'no usable SpO2 in the recent window' });
