@@ -60,7 +60,25 @@ interface Case {
   expected: { grade: Partial<GradeResult>; outcome: CrsOutcome };
 }
 
+/** A vasopressor record `in-progress` with a start and no end (an infusion nobody closed). */
+const openSince = (hoursAgo: number): MedicationAdministration => {
+  const { effectiveDateTime: _time, ...record } = admin(NOREPINEPHRINE, hoursAgo, { status: 'in-progress' });
+  return { ...record, effectivePeriod: { start: ago(hoursAgo) } };
+};
+
 const cases: Case[] = [
+  {
+    name: 'an open vasopressor record started 10 days ago is stale, not support now: grade 1',
+    vitals: [temp(39.1, 2), bp(118, 70, 2)],
+    meds: [carT, openSince(10 * 24)],
+    expected: { grade: graded({ grade: 1, feverPresent: true, basis: [fever] }), outcome: WARNING },
+  },
+  {
+    name: 'an open vasopressor record started 2 days ago is still running: grade 3',
+    vitals: [temp(39.1, 2), bp(118, 70, 2)],
+    meds: [carT, openSince(2 * 24)],
+    expected: { grade: graded({ grade: 3, hypotensionDomain: 3, feverPresent: true }), outcome: CRITICAL },
+  },
   {
     name: 'grade 1: fever alone after CAR-T',
     vitals: [temp(39.1, 2), bp(118, 70, 2)],

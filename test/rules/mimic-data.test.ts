@@ -84,7 +84,8 @@ describe.skipIf(!hasData)(
         cardKind: 'sepsis-circulation',
         grade: 'none',
         context: ['sepsis'],
-        sepsisRules: ['diagnosis'],
+        // Norepinephrine and phenylephrine with SIRS before the first antimicrobial is charted.
+        sepsisRules: ['diagnosis', 'vasopressor-shock-with-sirs'],
         hypotensionDomain: 4,
         temperatureState: 'hypothermic',
         vasopressors: ['norepinephrine', 'phenylephrine'],

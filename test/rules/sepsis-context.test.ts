@@ -54,6 +54,18 @@ const culture = (hoursAgo: number): Observation => ({
   effectiveDateTime: ago(hoursAgo),
 });
 
+/** An infusion started `hoursAgo` and still running. */
+const running = (text: string, hoursAgo: number): MedicationAdministration =>
+  admin(named(text), hoursAgo, { status: 'in-progress', untilHoursAgo: -1 });
+const cefepimeCourse = (firstHoursAgo: number, lastHoursAgo: number) => ({
+  id: 'cefepime',
+  name: 'cefepime',
+  intent: 'treatment' as const,
+  firstGiven: ago(firstHoursAgo),
+  lastGiven: ago(lastHoursAgo),
+  basis: 'treatment agent',
+});
+
 const cases: Case[] = [
   {
     name: 'ICD-10-CM A41.9 with onset 3 days ago',
@@ -195,6 +207,7 @@ const cases: Case[] = [
           intent: 'prophylaxis',
           firstGiven: ago(5),
           lastGiven: ago(5),
+          pairedCulture: ago(6),
           basis: 'paired with a culture',
         },
       ],
@@ -205,9 +218,9 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'a vasopressor infusion with fever before any antimicrobial opens a context',
-    meds: [admin(named('Norepinephrine infusion'), 1, { status: 'in-progress', untilHoursAgo: -1 })],
-    vitals: [temp(38.9, 2)],
+    name: 'a vasopressor infusion with a confirmed fever before any antimicrobial opens a context',
+    meds: [running('Norepinephrine infusion', 1)],
+    vitals: [temp(38.9, 2), temp(38.2, 6)],
     expected: {
       rulesFired: ['vasopressor-with-infection-signs'],
       diagnoses: [],
@@ -215,8 +228,96 @@ const cases: Case[] = [
       notCounted: [],
       sirsCriteria: ['temperature 38.9 °C > 38'],
       qsofaCriteria: [],
-      infectionSigns: ['temperature 38.9 °C > 38'],
+      infectionSigns: ['temperature 38.9 °C >= 38.3, confirmed by 38.2 °C'],
     },
+  },
+  {
+    name: 'a confirmed fever in the day before the vasopressor started still counts while it runs',
+    meds: [running('Norepinephrine infusion', 20)],
+    vitals: [temp(38.8, 30), temp(38.4, 27), temp(37.2, 2)],
+    expected: {
+      rulesFired: ['vasopressor-with-infection-signs'],
+      diagnoses: [],
+      antibiotics: [],
+      notCounted: [],
+      sirsCriteria: [],
+      qsofaCriteria: [],
+      infectionSigns: ['temperature 38.8 °C >= 38.3, confirmed by 38.4 °C'],
+    },
+  },
+  {
+    name: 'a fever more than a day before the vasopressor started is no sign of this shock',
+    meds: [running('Norepinephrine infusion', 20)],
+    vitals: [temp(38.8, 50), temp(38.4, 47), temp(37.2, 2)],
+    expected: undefined,
+  },
+  {
+    name: 'one fever spike with a vasopressor before any antimicrobial is no sign of infection',
+    meds: [running('Norepinephrine infusion', 1)],
+    vitals: [temp(38.9, 2), temp(37.4, 6)],
+    expected: undefined,
+  },
+  {
+    name: 'a treatment antimicrobial and a vasopressor, SIRS not met: organ dysfunction (SOFA)',
+    meds: [admin(named('Cefepime 2 g IV'), 10), running('Norepinephrine infusion', 1)],
+    vitals: [obs('8867-4', 85, '/min', 2)],
+    expected: {
+      rulesFired: ['suspected-infection-with-vasopressor'],
+      diagnoses: [],
+      antibiotics: [cefepimeCourse(10, 10)],
+      notCounted: [],
+      sirsCriteria: [],
+      qsofaCriteria: [],
+      infectionSigns: [],
+    },
+  },
+  {
+    name: 'SIRS around the onset of the suspected infection counts when the recent window has none',
+    meds: [admin(named('Cefepime 2 g IV'), 40), admin(named('Cefepime 2 g IV'), 16)],
+    vitals: [temp(38.6, 50), obs('8867-4', 112, '/min', 50), obs('8867-4', 80, '/min', 2)],
+    expected: {
+      rulesFired: ['suspected-infection-with-sirs'],
+      diagnoses: [],
+      antibiotics: [cefepimeCourse(40, 16)],
+      notCounted: [],
+      sirsCriteria: ['temperature 38.6 °C > 38', 'heart rate 112/min > 90'],
+      qsofaCriteria: [],
+      onsetWindow: { onset: ago(40), from: ago(88), to: ago(16) },
+      infectionSigns: [],
+    },
+  },
+  {
+    name: 'SIRS before the onset window does not count',
+    meds: [admin(named('Cefepime 2 g IV'), 40)],
+    vitals: [temp(38.6, 100), obs('8867-4', 112, '/min', 100), obs('8867-4', 80, '/min', 2)],
+    expected: undefined,
+  },
+  {
+    name: 'norepinephrine and vasopressin with SIRS before any antimicrobial: shock on several vasopressors',
+    meds: [running('Norepinephrine infusion', 2), running('Vasopressin infusion', 1)],
+    vitals: [obs('8867-4', 118, '/min', 1), obs('9279-1', 26, '/min', 1)],
+    expected: {
+      rulesFired: ['vasopressor-shock-with-sirs'],
+      diagnoses: [],
+      antibiotics: [],
+      notCounted: [],
+      sirsCriteria: ['heart rate 118/min > 90', 'respiratory rate 26/min > 20'],
+      qsofaCriteria: ['respiratory rate 26/min >= 22'],
+      infectionSigns: [],
+      shockVasopressors: ['norepinephrine', 'vasopressin'],
+    },
+  },
+  {
+    name: 'epinephrine and dopamine with SIRS (cardiac support) open no context',
+    meds: [running('Epinephrine infusion', 2), running('Dopamine infusion', 1)],
+    vitals: [obs('8867-4', 118, '/min', 1), obs('9279-1', 26, '/min', 1)],
+    expected: undefined,
+  },
+  {
+    name: 'one vasopressor with SIRS and no antimicrobial opens no context',
+    meds: [running('Norepinephrine infusion', 2)],
+    vitals: [obs('8867-4', 118, '/min', 1), obs('9279-1', 26, '/min', 1)],
+    expected: undefined,
   },
   {
     name: 'a sepsis diagnosis of a previous admission does not count on readmission',
@@ -237,12 +338,15 @@ describe('findSepsisContext', () => {
       vitals: c.vitals ?? [],
       medicationAdministrations: c.meds ?? [],
     });
-    const recent = normalizeObservations(data.vitals, rules.siteCodes, rules.codes).readings;
+    const readings = normalizeObservations(data.vitals, rules.siteCodes, rules.codes).readings;
+    const windowStart = NOW.getTime() - rules.recentWindowHours * 3_600_000;
+    const recent = readings.filter((r) => Date.parse(r.time) >= windowStart);
     const found = findSepsisContext({
       conditions: data.conditions,
       encounters: data.encounters,
       events: medicationEvents(data, NOW, rules.siteCodes, rules.codes),
       recent,
+      earlier: readings,
       cultures: data.vitals
         .filter((o) => o.id?.startsWith('culture'))
         .map((o) => Date.parse(o.effectiveDateTime ?? '')),

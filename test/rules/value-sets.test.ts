@@ -106,8 +106,15 @@ describe('every code and name the rules used before is in the index', () => {
   it('every agent, in the same order, with the same names, class and meaning', () => {
     expect(codes.medicationConcepts.map((c) => c.id)).toEqual(before.names.map((n) => n.id));
     for (const { concept } of before.names) {
-      expect(codes.medicationConcept(concept.id)).toEqual({ procedureCodes: [], ...concept });
+      // `inotropic` is new with the value sets (vasopressors-inotropic.json), checked below.
+      const { inotropic: _inotropic, ...found } = codes.medicationConcept(concept.id) ?? {};
+      expect(found).toEqual({ procedureCodes: [], ...concept });
     }
+  });
+
+  it('flags the strongly inotropic vasopressors, and only them', () => {
+    const flagged = codes.medicationConcepts.filter((c) => c.inotropic === true).map((c) => c.id);
+    expect(flagged.sort()).toEqual(['dopamine', 'epinephrine']);
   });
 
   it('shows amphotericin B by its name (not "amphotericin/b")', () => {

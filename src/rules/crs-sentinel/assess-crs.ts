@@ -6,10 +6,10 @@
 import { cellTherapyDiagnoses } from './cell-therapy-diagnoses.js';
 import { cultureTimes } from './cultures.js';
 import { fluidBoluses, type FluidBolus } from './fluid-boluses.js';
-import { DAY_MS, HOUR_MS, timeMs } from './fhir-values.js';
+import { DAY_MS, HOUR_MS, isoTime, timeMs } from './fhir-values.js';
 import { assessCrsVitals, type CrsVitals } from './crs-vitals.js';
 import { episodeStart, gradeCrs, type GradeResult } from './grade-crs.js';
-import { medicationEvents, type MedicationEvent } from './medication-events.js';
+import { medicationEvents, overlaps, type MedicationEvent } from './medication-events.js';
 import {
   items,
   normalizeTimedObservations,
@@ -20,8 +20,8 @@ import {
 } from './normalize-observations.js';
 import { patientAge, type PatientAge } from './patient-age.js';
 import type { DataSetName, PatientData, UnusedResources } from './patient-data.js';
-import type { CrsRuleConfig } from './rule-config.js';
-import { VITAL_SIGN_KINDS } from './rule-tables.js';
+import { sepsisCriteriaLookBackHours, type CrsRuleConfig } from './rule-config.js';
+import { VITAL_SIGN_KINDS, type ReadingKind } from './rule-tables.js';
 import { findSepsisContext, type SepsisContext } from './sepsis-context.js';
 import { labRange, supportingLabs, type SupportingLabs } from './supporting-labs.js';
 import { findTherapyContexts, type PastTherapy, type TherapyContext } from './therapy-context.js';
@@ -125,20 +125,25 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
   const { data, now, rules } = input;
   const nowMs = now.getTime();
   const windowStartMs = nowMs - rules.recentWindowHours * HOUR_MS;
-  const events = medicationEvents(data, now, rules.siteCodes, rules.codes);
+  const events = closeStaleInfusions(medicationEvents(data, now, rules.siteCodes, rules.codes), nowMs, rules);
   const diagnoses = cellTherapyDiagnoses(data.conditions, rules.siteCodes, rules.codes, nowMs);
   const therapy = findTherapyContexts(events, now, rules, diagnoses);
   const referenceTime = latestTherapyDose(therapy.contexts);
   const episodeStartMs = episodeStart(therapy.contexts, nowMs, rules);
+  const horizon = readingHorizon(windowStartMs, referenceTime, episodeStartMs, nowMs, rules);
+  // Older SIRS readings matter only to a context the drugs can open (sepsis-context.ts).
+  const sepsisFromMs = readsEarlierCriteria(events, windowStartMs, nowMs, rules)
+    ? nowMs - sepsisCriteriaLookBackHours(rules) * HOUR_MS
+    : windowStartMs;
   const observations = normalizeTimedObservations(
     data.vitals.concat(data.labs),
     rules.siteCodes,
     rules.codes,
-    readingHorizon(windowStartMs, referenceTime, episodeStartMs, nowMs, rules),
+    widened(horizon, SEPSIS_CRITERIA_KINDS, sepsisFromMs),
   );
   const inWindow = ({ ms }: Timed<unknown>): boolean =>
     ms === undefined || (ms >= windowStartMs && ms <= nowMs);
-  const readings = items(observations.readings);
+  const readings = items(observations.readings.filter((r) => withinHorizon(r, horizon)));
   const recent = items(observations.readings.filter(inWindow));
   const devices = items(observations.devices.filter(inWindow));
   const age = patientAge(data.patient, now);
@@ -147,6 +152,15 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
     encounters: data.encounters,
     events,
     recent,
+    earlier: items(
+      observations.readings.filter(
+        (r) =>
+          r.ms !== undefined &&
+          r.ms >= sepsisFromMs &&
+          r.ms <= nowMs &&
+          SEPSIS_CRITERIA_KINDS.includes(r.item.kind),
+      ),
+    ),
     cultures: cultureTimes(data.labs.concat(data.vitals), rules.siteCodes, rules.codes),
     age,
     therapyContext: therapy.contexts.length > 0,
@@ -258,6 +272,66 @@ function readingHorizon(
       ...(episodeStartMs !== undefined && { temperature: episodeStartMs }),
     },
   };
+}
+
+/** What SIRS and qSOFA read (sepsis-context.ts), also around an infection's onset. */
+const SEPSIS_CRITERIA_KINDS: readonly ReadingKind[] = [
+  'temperature',
+  'heart-rate',
+  'respiratory-rate',
+  'wbc',
+  'systolic-bp',
+  'gcs-total',
+];
+
+/**
+ * Vasopressor and inotrope records still open long after their start end at the cap
+ * (rule-config `vasopressors.maxOpenInfusionDays`): a stale record is never support now.
+ */
+function closeStaleInfusions(
+  events: readonly MedicationEvent[],
+  nowMs: number,
+  rules: CrsRuleConfig,
+): MedicationEvent[] {
+  const capMs = rules.vasopressors.maxOpenInfusionDays * DAY_MS;
+  return events.map((e) => {
+    const vasoactive = e.medicationClass === 'vasopressor' || e.medicationClass === 'inotrope';
+    if (!vasoactive || e.end !== undefined || e.status !== 'in-progress') return e;
+    const startMs = timeMs(e.start);
+    return nowMs - startMs > capMs ? { ...e, end: isoTime(startMs + capMs) } : e;
+  });
+}
+
+/**
+ * True when the sepsis rules may read criteria older than the recent window: an antimicrobial in
+ * the look-back (the onset window) or a vasopressor in the recent window (the shock's onset).
+ */
+function readsEarlierCriteria(
+  events: readonly MedicationEvent[],
+  windowStartMs: number,
+  nowMs: number,
+  rules: CrsRuleConfig,
+): boolean {
+  const antibioticFromMs = nowMs - rules.sepsis.antibioticLookbackHours * HOUR_MS;
+  return events.some(
+    (e) =>
+      (e.medicationClass === 'antibiotic' && overlaps(e, antibioticFromMs, nowMs)) ||
+      (e.medicationClass === 'vasopressor' && overlaps(e, windowStartMs, nowMs)),
+  );
+}
+
+/** The horizon, with `kinds` also read back to `fromMs` (never narrower than before). */
+function widened(horizon: ReadingHorizon, kinds: readonly ReadingKind[], fromMs: number): ReadingHorizon {
+  const earlier: Partial<Record<ReadingKind, number>> = { ...horizon.earlier };
+  for (const kind of kinds) earlier[kind] = Math.min(earlier[kind] ?? horizon.sinceMs, fromMs);
+  return { sinceMs: horizon.sinceMs, earlier };
+}
+
+/** A reading the narrower horizon would have read (the CRS rules see exactly that). */
+function withinHorizon({ item, ms }: Timed<Reading>, horizon: ReadingHorizon): boolean {
+  if (ms === undefined || ms >= horizon.sinceMs) return true;
+  const from = horizon.earlier[item.kind];
+  return from !== undefined && ms >= from;
 }
 
 function latestTherapyDose(contexts: readonly TherapyContext[]): string | undefined {
@@ -390,17 +464,34 @@ function tocilizumabStatus(input: TocilizumabInput): TocilizumabStatus {
     return block(
       `the patient is under ${t.minAgeYears} years: tocilizumab for CRS is labelled from ${t.minAgeYears} years of age`,
     );
+  // A birthDate of a year or month only: the patient may still be under the labelled age.
+  if ((input.age.youngestYears ?? input.age.years) < t.minAgeYears)
+    return block(
+      `Patient.birthDate ${input.age.birthDate} gives no day: the patient may be under ${t.minAgeYears} years, and tocilizumab for CRS is labelled from ${t.minAgeYears} years of age`,
+    );
   if (dosesIn24h >= t.maxDosesPer24h)
     return block(`${dosesIn24h} doses already in 24 h (limit ${t.maxDosesPer24h})`);
   if (doses.length >= t.maxDosesTotal)
     return block(`${doses.length} doses already given in this CRS episode (limit ${t.maxDosesTotal})`);
-  if (lastDose !== undefined && nowMs - timeMs(lastDose) < t.minHoursBetweenDoses * HOUR_MS)
+  // The label's 8 h between consecutive doses holds for any dose of the drug, also one given
+  // before the current episode started (e.g. just before a new bispecific dose).
+  const lastAnyDose = input.events
+    .filter((e) => e.medicationClass === 'tocilizumab' && timeMs(e.start) <= nowMs)
+    .map((e) => e.start)
+    .sort()
+    .pop();
+  if (lastAnyDose !== undefined && nowMs - timeMs(lastAnyDose) < t.minHoursBetweenDoses * HOUR_MS)
     return block(`last dose less than ${t.minHoursBetweenDoses} h ago`);
   if (input.weightProblem !== undefined) return block(`${input.weightProblem}: dose cannot be computed`);
   const weight = input.weight;
   if (!weight) return block('no usable body weight recorded: dose cannot be computed');
   if (nowMs - timeMs(weight.time) > t.weightMaxAgeDays * DAY_MS)
     return block(`latest body weight is older than ${t.weightMaxAgeDays} days`);
+  // Only patients of 2 years and more get here: a weight this low is an entry or unit error.
+  if (weight.value < t.minPlausibleWeightKg)
+    return block(
+      `latest body weight ${weight.value} kg is implausible for a patient of ${input.age.years} years: dose cannot be computed`,
+    );
   const mgPerKg = weight.value < t.lowWeightKg ? t.mgPerKgUnder30Kg : t.mgPerKg;
   const raw = Math.round(weight.value * mgPerKg);
   const doseMg = Math.min(raw, t.maxDoseMg);

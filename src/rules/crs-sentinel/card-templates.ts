@@ -87,6 +87,7 @@ export const crsCardTemplateSchema = z.strictObject({
     bispecificLabel: text,
     sepsisCaveat: text,
     sepsisManagement: text,
+    sepsisNoAntimicrobial: text,
     extendedWindow: text,
     advisory: text,
     dataGapBody: text,

@@ -9,6 +9,7 @@ import { canonicalSystem, codingsOf, parseFhirTime } from './fhir-values.js';
 import type { CodeIndex } from './code-index.js';
 import { EXCLUDED_VERIFICATION_STATUSES } from './rule-tables.js';
 import type { SiteCodes } from './site-codes.js';
+import { perResource } from './per-resource-memo.js';
 
 export interface CellTherapyDiagnosis {
   system: string;
@@ -30,7 +31,16 @@ export function cellTherapyDiagnoses(
 ): CellTherapyDiagnosis[] {
   const found: CellTherapyDiagnosis[] = [];
   for (const condition of conditions) {
-    if (isRuledOut(condition)) continue;
+    const diagnosis = cellTherapyDiagnosisOf(condition, siteCodes, codes);
+    if (diagnosis && (diagnosis.ms === undefined || diagnosis.ms <= nowMs)) found.push({ ...diagnosis });
+  }
+  return found;
+}
+
+/** The Condition's first coding that is a cell-therapy diagnosis, unless it is ruled out. */
+const cellTherapyDiagnosisOf = perResource(
+  (condition: Condition, siteCodes, codes): Readonly<CellTherapyDiagnosis> | undefined => {
+    if (isRuledOut(condition)) return undefined;
     for (const c of codingsOf(condition.code)) {
       const system = canonicalSystem(c.system, siteCodes);
       if (system === undefined || c.code === undefined) continue;
@@ -39,20 +49,18 @@ export function cellTherapyDiagnoses(
       const ms =
         parseFhirTime(condition.onsetDateTime ?? condition.onsetPeriod?.start) ??
         parseFhirTime(condition.recordedDate);
-      if (ms !== undefined && ms > nowMs) break;
-      found.push({
+      return {
         system,
         code: c.code,
         ...(c.display !== undefined && { display: c.display }),
         crs: kind === 'crs',
         history: kind === 'history',
         ...(ms !== undefined && { ms }),
-      });
-      break;
+      };
     }
-  }
-  return found;
-}
+    return undefined;
+  },
+);
 
 /** Refuted or entered-in-error, or no longer active (resolved, inactive, remission). */
 export function isRuledOut(condition: Condition): boolean {

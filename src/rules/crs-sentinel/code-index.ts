@@ -59,6 +59,7 @@ export const CODE_LISTS = {
   'antimicrobials-prophylaxis': med('antibiotic', { intent: 'prophylaxis' }),
   'antimicrobials-non-systemic': med('antibiotic', { intent: 'non-systemic' }),
   'antimicrobials-systemic-only-iv': { kind: 'flag' },
+  'vasopressors-inotropic': { kind: 'flag' },
   'observations-temperature': obs('temperature'),
   'observations-heart-rate': obs('heart-rate'),
   'observations-respiratory-rate': obs('respiratory-rate'),
@@ -89,6 +90,8 @@ export const CODE_LISTS = {
   'intravenous-routes': { kind: 'route', route: 'iv' },
   'local-routes': { kind: 'route', route: 'local' },
   'enteral-routes': { kind: 'route', route: 'enteral' },
+  // Routes whose doses act where applied: no fever-masking therapy (grade-crs.ts).
+  'surface-routes': { kind: 'codes' },
 } as const satisfies Record<string, ListMeaning>;
 
 export type CodeListName = keyof typeof CODE_LISTS;
@@ -247,6 +250,11 @@ function deriveMedicationConcepts(listData: (list: CodeListName) => ListData): M
       .concepts.filter((c) => c.system === AGENT_SYSTEM)
       .map((c) => c.concept.code),
   );
+  const inotropic = new Set(
+    listData('vasopressors-inotropic')
+      .concepts.filter((c) => c.system === AGENT_SYSTEM)
+      .map((c) => c.concept.code),
+  );
   const concepts: MedicationConcept[] = [];
   const byId = new Map<string, MedicationConcept>();
   for (const name of CODE_LIST_NAMES) {
@@ -271,6 +279,7 @@ function deriveMedicationConcepts(listData: (list: CodeListName) => ListData): M
         ...(meaning.several !== undefined && { countsTowardSeveral: meaning.several }),
         ...(meaning.intent !== undefined && { intent: meaning.intent }),
         ...(onlyIv.has(concept.code) && { systemicOnlyIv: true }),
+        ...(inotropic.has(concept.code) && { inotropic: true }),
       };
       byId.set(created.id, created);
       concepts.push(created);

@@ -290,6 +290,40 @@ function worse(a: OxygenSupportClass, b: OxygenSupportClass): OxygenSupportClass
   return OXYGEN_CLASS_GRADE[b] > OXYGEN_CLASS_GRADE[a] ? b : a;
 }
 
+/** Times of readings that show an oxygen need: SpO2 below threshold, an O2 flow, FiO2 > 21 %. */
+function oxygenNeedTimes(recent: readonly Reading[], rules: CrsRuleConfig): number[] {
+  return recent
+    .filter(
+      (r) =>
+        (r.kind === 'spo2' && r.value < rules.thresholds.spo2Below) ||
+        (r.kind === 'oxygen-flow' && r.value > 0) ||
+        (r.kind === 'fio2' && r.value > 21),
+    )
+    .map((r) => timeMs(r.time));
+}
+
+/**
+ * Positive pressure is grade 4 only while it serves hypoxia (clinical reference section 1): home
+ * CPAP for sleep apnoea on room air is not, and neither is it when the oxygen need came after the
+ * patient was back on another device. [DESIGN] an oxygen need counts for a positive-pressure
+ * reading when charted within `positivePressureNeedHours` of it, and not after a later reading of
+ * another device (the patient was moved off it).
+ */
+function servesOxygenNeed(
+  device: OxygenDeviceReading,
+  devices: readonly OxygenDeviceReading[],
+  needTimes: readonly number[],
+  rules: CrsRuleConfig,
+): boolean {
+  const at = timeMs(device.time);
+  const spanMs = rules.thresholds.positivePressureNeedHours * 3_600_000;
+  const movedOff = devices
+    .filter((d) => d.supportClass !== 'positive-pressure' && timeMs(d.time) > at)
+    .map((d) => timeMs(d.time));
+  const until = Math.min(at + spanMs, ...movedOff.map((t) => t - 1));
+  return needTimes.some((t) => t >= at - spanMs && t <= until);
+}
+
 function oxygenFinding(
   recent: readonly Reading[],
   devices: readonly OxygenDeviceReading[],
@@ -301,16 +335,11 @@ function oxygenFinding(
   const highestFio2 = extremeReading(byKind(recent, 'fio2'), 'max');
   const lowestSpo2 = extremeReading(byKind(recent, 'spo2'), 'min');
   const hypoxic = lowestSpo2 !== undefined && lowestSpo2.value < rules.thresholds.spo2Below;
-  // Positive pressure is grade 4 only when it serves hypoxia now: home CPAP for sleep apnoea on
-  // room air is not (clinical reference section 1).
-  const oxygenNeed =
-    hypoxic ||
-    (highestFlow !== undefined && highestFlow.value > 0) ||
-    (highestFio2 !== undefined && highestFio2.value > 21);
+  const needTimes = oxygenNeedTimes(recent, rules);
   let positivePressureWithoutOxygenNeed = false;
   for (const device of devices) {
     if (device.supportClass === 'none') continue;
-    if (device.supportClass === 'positive-pressure' && !oxygenNeed) {
+    if (device.supportClass === 'positive-pressure' && !servesOxygenNeed(device, devices, needTimes, rules)) {
       positivePressureWithoutOxygenNeed = true;
       continue;
     }

@@ -8,6 +8,7 @@ import { observationTime } from './normalize-observations.js';
 import type { CodeIndex } from './code-index.js';
 import { UNUSABLE_OBSERVATION_STATUSES } from './rule-tables.js';
 import type { SiteCodes } from './site-codes.js';
+import { perResource } from './per-resource-memo.js';
 
 /** Times (ms) of the cultures among these Observations, sorted. */
 export function cultureTimes(
@@ -17,13 +18,18 @@ export function cultureTimes(
 ): number[] {
   const times: number[] = [];
   for (const obs of observations) {
-    if (UNUSABLE_OBSERVATION_STATUSES.includes(obs.status)) continue;
-    const isCulture = codingsOf(obs.code).some((c) =>
-      codes.has('body-fluid-cultures', canonicalSystem(c.system, siteCodes), c.code),
-    );
-    if (!isCulture) continue;
-    const time = observationTime(obs);
-    if (time) times.push(Date.parse(time.time));
+    const ms = cultureMs(obs, siteCodes, codes);
+    if (ms !== undefined) times.push(ms);
   }
   return times.sort((a, b) => a - b);
 }
+
+/** When this Observation is a usable culture, the time it was drawn (ms). */
+const cultureMs = perResource((obs: Observation, siteCodes, codes): number | undefined => {
+  if (UNUSABLE_OBSERVATION_STATUSES.includes(obs.status)) return undefined;
+  const isCulture = codingsOf(obs.code).some((c) =>
+    codes.has('body-fluid-cultures', canonicalSystem(c.system, siteCodes), c.code),
+  );
+  const time = isCulture ? observationTime(obs) : undefined;
+  return time ? Date.parse(time.time) : undefined;
+});

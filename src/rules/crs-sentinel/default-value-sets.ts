@@ -23,6 +23,7 @@ import immuneEffectorCellTherapyComplications from '../../../valuesets/immune-ef
 import inotropes from '../../../valuesets/inotropes.json' with { type: 'json' };
 import intravenousRoutes from '../../../valuesets/intravenous-routes.json' with { type: 'json' };
 import localRoutes from '../../../valuesets/local-routes.json' with { type: 'json' };
+import surfaceRoutes from '../../../valuesets/surface-routes.json' with { type: 'json' };
 import observationsBodyWeight from '../../../valuesets/observations-body-weight.json' with { type: 'json' };
 import observationsCrp from '../../../valuesets/observations-crp.json' with { type: 'json' };
 import observationsDiastolicBp from '../../../valuesets/observations-diastolic-bp.json' with { type: 'json' };
@@ -47,6 +48,7 @@ import oxygenDevicesPositivePressure from '../../../valuesets/oxygen-devices-pos
 import sepsisDiagnoses from '../../../valuesets/sepsis-diagnoses.json' with { type: 'json' };
 import tocilizumab from '../../../valuesets/tocilizumab.json' with { type: 'json' };
 import vasopressinAnalogues from '../../../valuesets/vasopressin-analogues.json' with { type: 'json' };
+import vasopressorsInotropic from '../../../valuesets/vasopressors-inotropic.json' with { type: 'json' };
 import vasopressors from '../../../valuesets/vasopressors.json' with { type: 'json' };
 import { buildCodeIndex, type CodeIndex } from './code-index.js';
 import type { ValueSet } from './value-set.js';
@@ -94,8 +96,10 @@ export const BUILT_IN_VALUE_SET_FILES: readonly { file: string; json: unknown }[
   { file: 'oxygen-devices-no-support.json', json: oxygenDevicesNoSupport },
   { file: 'oxygen-devices-positive-pressure.json', json: oxygenDevicesPositivePressure },
   { file: 'sepsis-diagnoses.json', json: sepsisDiagnoses },
+  { file: 'surface-routes.json', json: surfaceRoutes },
   { file: 'tocilizumab.json', json: tocilizumab },
   { file: 'vasopressin-analogues.json', json: vasopressinAnalogues },
+  { file: 'vasopressors-inotropic.json', json: vasopressorsInotropic },
   { file: 'vasopressors.json', json: vasopressors },
 ];
 

@@ -55,6 +55,11 @@ export interface GradeResult {
   afebrilePhysiology: boolean;
   /** In sepsis context without fever: whether the patient was afebrile or hypothermic. */
   temperatureState?: 'afebrile' | 'hypothermic' | 'no-temperature';
+  /**
+   * The window's fever came before the latest therapy exposure (a neutropenic fever before the
+   * CAR-T infusion, a fever before the new bispecific dose): not this exposure's CRS.
+   */
+  feverBeforeExposure?: { value: number; time: string };
   /** Each rule that fired, in words. */
   basis: string[];
 }
@@ -78,9 +83,14 @@ export function gradeCrs(input: GradeInput): GradeResult {
     : OXYGEN_CLASS_GRADE[vitals.oxygen.supportClass];
   const basis = describeBasis(vitals, hypotensionDomain, hypoxiaDomain);
   const physiology = Math.max(hypotensionDomain, hypoxiaDomain) as DomainGrade;
-  const feverPresent = vitals.fever.present;
   const nowMs = input.now.getTime();
   const episodeStartMs = episodeStart(input.therapy, nowMs, rules);
+  const feverBeforeExposure = preExposureFever(input, episodeStartMs);
+  const feverPresent = vitals.fever.present && !feverBeforeExposure;
+  if (feverBeforeExposure)
+    basis.push(
+      `fever ${feverBeforeExposure.value} °C at ${feverBeforeExposure.time.slice(0, 16)}Z was before the latest therapy exposure: not counted`,
+    );
   const crsOnset = episodeStartMs === undefined ? undefined : findCrsOnset(input, episodeStartMs, nowMs);
   const { waiving, premedication } = feverLoweringDrugs(input, crsOnset, episodeStartMs, nowMs);
   const feverRequired = waiving.length === 0;
@@ -115,8 +125,30 @@ export function gradeCrs(input: GradeInput): GradeResult {
     ...(episodeStartMs !== undefined && { episodeStart: isoTime(episodeStartMs) }),
     afebrilePhysiology,
     ...(temperatureState && { temperatureState }),
+    ...(feverBeforeExposure && { feverBeforeExposure }),
     basis,
   };
+}
+
+/**
+ * The window's highest temperature when it is a fever and every fever of the window came before
+ * the start of the latest therapy exposure (so no fever since). Not for a context dated by a
+ * diagnosis only: its exposure time is unknown.
+ */
+function preExposureFever(
+  input: GradeInput,
+  episodeStartMs: number | undefined,
+): { value: number; time: string } | undefined {
+  const highest = input.vitals.fever.highest;
+  if (!input.vitals.fever.present || !highest || episodeStartMs === undefined) return undefined;
+  if (input.therapy.some((t) => t.matchedBy === 'diagnosis')) return undefined;
+  const fromMs = Math.max(episodeStartMs, timeMs(input.vitals.windowStart));
+  const threshold = input.rules.thresholds.feverCelsius;
+  const sinceExposure = input.temperatures.some((r) => {
+    const t = timeMs(r.time);
+    return t >= fromMs && t <= input.now.getTime() && r.value >= threshold;
+  });
+  return sinceExposure ? undefined : { value: highest.value, time: highest.time };
 }
 
 /**
@@ -167,7 +199,9 @@ function feverLoweringDrugs(
   const waiving = new Map<string, MaskingAgent>();
   const premedication = new Map<string, MaskingAgent>();
   for (const e of input.events) {
-    if (!MASKING_CLASSES.has(e.medicationClass)) continue;
+    // A dose that acts where applied (eye drops, cream, inhaled) is no antipyretic, anticytokine
+    // or steroid therapy of CRS: it neither waives fever nor counts as premedication.
+    if (!MASKING_CLASSES.has(e.medicationClass) || e.surfaceOnly === true) continue;
     const given = timeMs(e.start);
     if (given > nowMs) continue;
     const agent: MaskingAgent = {

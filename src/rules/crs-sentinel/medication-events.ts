@@ -25,6 +25,8 @@ import {
   IV_ROUTE_WORDS,
   LOCAL_ANAESTHETIC_NAMES,
   LOCAL_ROUTE_WORDS,
+  PUSH_WORDS,
+  SURFACE_ROUTE_WORDS,
   SYSTEM,
   type MedicationClass,
   type MedicationConcept,
@@ -49,6 +51,11 @@ export interface MedicationEvent {
   route: 'iv' | 'enteral' | 'local' | 'unknown';
   /** Given as an infusion (a period, a rate, in progress, or said so), not a single dose. */
   infusion: boolean;
+  /**
+   * Given on a surface (skin, eye, ear, nose, airways): acts where applied, not on the whole body
+   * (dexamethasone eye drops, hydrocortisone cream). Absent when systemic or unknown.
+   */
+  surfaceOnly?: true;
   matchedBy: MatchedBy;
   /** What matched: "system|code" or the matched text. */
   matchedOn: string;
@@ -78,12 +85,13 @@ export function medicationEvents(
   const matches = newConceptMemo();
   for (const ma of data.medicationAdministrations) {
     if (!GIVEN_STATUSES.includes(ma.status)) continue;
-    const timing = timingOf(ma.effectiveDateTime, ma.effectivePeriod);
+    const timing = timingOf(ma.effectiveDateTime, ma.effectivePeriod, ma.status);
     if (!timing || timing.start > nowMs) continue;
     const found = identifyAdministration(ma, data.medications, siteCodes, codes, matches);
     if (!found.length) continue;
     const words = administrationWords(ma, found, data.medications);
     const route = routeOf(ma, words, codes);
+    const surface = actsOnSurfaceOnly(ma, words, codes);
     const infusion = isInfusion(ma, timing, words, found, siteCodes);
     const withAnaesthetic = LOCAL_ANAESTHETIC_NAMES.some((n) => words.has(n));
     for (const match of found) {
@@ -98,12 +106,13 @@ export function medicationEvents(
       );
       event.route = route;
       event.infusion = infusion;
+      if (surface) event.surfaceOnly = true;
       events.push(event);
     }
   }
   for (const procedure of data.procedures) {
     if (!GIVEN_STATUSES.includes(procedure.status)) continue;
-    const timing = timingOf(procedure.performedDateTime, procedure.performedPeriod);
+    const timing = timingOf(procedure.performedDateTime, procedure.performedPeriod, procedure.status);
     if (!timing || timing.start > nowMs) continue;
     const match = identifyProcedure(procedure, siteCodes, codes);
     if (match)
@@ -144,10 +153,18 @@ function toEvent(
 
 type Timing = { start: number; end?: number };
 
-/** A single time (start = end), else a period's start and end, else its end alone (start = end). */
-function timingOf(single: string | undefined, period: Period | undefined): Timing | undefined {
+/**
+ * A single time (start = end), else a period's start and end, else its end alone (start = end).
+ * A single time on a record still in progress is when it started: it has no end yet (a
+ * blinatumomab bag charted with its start as effectiveDateTime is still running).
+ */
+function timingOf(
+  single: string | undefined,
+  period: Period | undefined,
+  status: string,
+): Timing | undefined {
   const at = parseFhirTime(single);
-  if (at !== undefined) return { start: at, end: at };
+  if (at !== undefined) return status === 'in-progress' ? { start: at } : { start: at, end: at };
   const start = parseFhirTime(period?.start);
   const end = parseFhirTime(period?.end);
   if (start !== undefined) return end !== undefined ? { start, end } : { start };
@@ -216,9 +233,29 @@ function routeOf(
 }
 
 /**
+ * A dose that acts where applied (skin, eye, ear, nose, airways): a coded route decides (any route
+ * the lists know: IV, enteral, IM, SC and rectal are systemic); without one, surface words in the
+ * dosage or product text, unless they also say oral or IV.
+ */
+function actsOnSurfaceOnly(
+  ma: MedicationAdministration,
+  words: ReadonlySet<string>,
+  codes: CodeIndex,
+): boolean {
+  for (const c of codingsOf(ma.dosage?.route)) {
+    if (c.system === undefined || c.code === undefined) continue;
+    if (codes.has('surface-routes', c.system, c.code)) return true;
+    if (codes.route(c.system, c.code) !== undefined) return false;
+  }
+  const systemic = [...ENTERAL_ROUTE_WORDS, ...IV_ROUTE_WORDS].some((w) => words.has(w));
+  return !systemic && SURFACE_ROUTE_WORDS.some((w) => words.has(w));
+}
+
+/**
  * An infusion, not a single dose: a period of some length or still open, a rate, status
  * in-progress, infusion words, or a site code mapped as an infusion. [DESIGN] a single time point
- * without any of these is a single (push) dose.
+ * without any of these is a single (push) dose, and so is a dose said to be pushed (PUSH_WORDS)
+ * without a rate, whatever its period.
  */
 function isInfusion(
   ma: MedicationAdministration,
@@ -228,9 +265,12 @@ function isInfusion(
   siteCodes: SiteCodes,
 ): boolean {
   if (ma.status === 'in-progress') return true;
+  const rate = ma.dosage?.rateQuantity !== undefined || ma.dosage?.rateRatio !== undefined;
+  // "IV push" charted with a one-minute period is still a single dose.
+  if (!rate && PUSH_WORDS.some((w) => words.has(w))) return false;
   if (ma.effectivePeriod !== undefined && (timing.end === undefined || timing.end > timing.start))
     return true;
-  if (ma.dosage?.rateQuantity !== undefined || ma.dosage?.rateRatio !== undefined) return true;
+  if (rate) return true;
   if (INFUSION_WORDS.some((w) => words.has(w))) return true;
   return found.some((f) => f.matchedBy === 'site-code' && siteCodes.infusions.includes(f.matchedOn));
 }

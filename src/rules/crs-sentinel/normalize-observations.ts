@@ -3,6 +3,7 @@
  * Codings are matched on system AND code; panel components by their own code, never position.
  * Unusable readings are kept in `ignored` with the reason, so cards can say what was not used.
  */
+import { perResource } from './per-resource-memo.js';
 import type { CodeableConcept, Coding, Observation, ObservationComponent, Quantity } from 'fhir/r4';
 import { canonicalSystem, codingsOf, isoTime, parseFhirTime, roundTo } from './fhir-values.js';
 import type { CodeIndex } from './code-index.js';
@@ -134,62 +135,92 @@ export function normalizeTimedObservations(
   for (const obs of observations) {
     const ms = observationMs(obs);
     if (unread && ms !== undefined && unread(obs, ms)) continue;
-    const time = ms === undefined ? undefined : { time: isoTime(ms), source: timeSourceOf(obs) };
-    const status = obs.status as string | undefined;
-    const unusable = status !== undefined && UNUSABLE_OBSERVATION_STATUSES.includes(status);
-    const deviceCoding = findCoding(obs.code, siteCodes, (system, code) =>
-      codes.has('oxygen-delivery-observations', system, code),
-    );
-    if (deviceCoding) {
-      const source = sourceOf(obs, deviceCoding);
-      if (unusable) ignored.push({ item: statusIgnored('oxygen-device', status, time, source), ms });
-      else if (!time) {
-        const item: IgnoredReading = {
-          kind: 'oxygen-device',
-          reason: 'no-time',
-          detail: 'no effective time or issued',
-          source,
-        };
-        ignored.push({ item, ms });
-      } else {
-        const device = classifyDevice(obs.valueCodeableConcept, siteCodes, codes);
-        if (device) {
-          devices.push({ item: { ...device, time: time.time, timeSource: time.source, source }, ms });
-        } else {
-          const item: IgnoredReading = {
-            kind: 'oxygen-device',
-            reason: 'unknown-device',
-            detail: `oxygen delivery method not recognised: ${conceptText(obs.valueCodeableConcept) || 'no value'}`,
-            time: time.time,
-            source,
-          };
-          ignored.push({ item, ms });
-        }
-      }
-      continue;
-    }
-    for (const element of valueElements(obs, siteCodes, codes)) {
-      const source = sourceOf(obs, element.coding, element.componentOf);
-      if (unusable) {
-        ignored.push({ item: statusIgnored(element.kind, status, time, source), ms });
-        continue;
-      }
-      if (!time) {
-        const item: IgnoredReading = {
-          kind: element.kind,
-          reason: 'no-time',
-          detail: 'no effective time or issued',
-          source,
-        };
-        ignored.push({ item, ms });
-        continue;
-      }
-      const outcome = readValue(element, source, time);
-      if ('reason' in outcome) ignored.push({ item: outcome, ms });
-      else readings.push({ item: outcome, ms });
-    }
+    const one = normalizedOnce(obs, siteCodes, codes);
+    for (const r of one.readings) readings.push(r);
+    for (const d of one.devices) devices.push(d);
+    for (const i of one.ignored) ignored.push(i);
   }
   return { readings: dedupe(readings), devices: sortByTime(devices), ignored: sortByTime(ignored) };
+}
+
+/** One Observation's items, normalized once per resource (per-resource-memo.ts); frozen. */
+const normalizedOnce = perResource((obs: Observation, siteCodes, codes): TimedObservations => {
+  const result = normalizeOne(obs, observationMs(obs), siteCodes, codes);
+  for (const list of [result.readings, result.devices, result.ignored] as Timed<object>[][])
+    for (const timed of list) Object.freeze(Object.freeze(timed).item);
+  return result;
+});
+
+/** The kinds of an Observation's value elements (what the horizon test asks of old ones). */
+const elementKinds = perResource((obs: Observation, siteCodes, codes): ReadingKind[] =>
+  valueElements(obs, siteCodes, codes).map((e) => e.kind),
+);
+
+/** The readings, device readings and ignored values of one Observation. */
+function normalizeOne(
+  obs: Observation,
+  ms: number | undefined,
+  siteCodes: SiteCodes,
+  codes: CodeIndex,
+): TimedObservations {
+  const readings: Timed<Reading>[] = [];
+  const devices: Timed<OxygenDeviceReading>[] = [];
+  const ignored: Timed<IgnoredReading>[] = [];
+  const time = ms === undefined ? undefined : { time: isoTime(ms), source: timeSourceOf(obs) };
+  const status = obs.status as string | undefined;
+  const unusable = status !== undefined && UNUSABLE_OBSERVATION_STATUSES.includes(status);
+  const deviceCoding = findCoding(obs.code, siteCodes, (system, code) =>
+    codes.has('oxygen-delivery-observations', system, code),
+  );
+  if (deviceCoding) {
+    const source = sourceOf(obs, deviceCoding);
+    if (unusable) ignored.push({ item: statusIgnored('oxygen-device', status, time, source), ms });
+    else if (!time) {
+      const item: IgnoredReading = {
+        kind: 'oxygen-device',
+        reason: 'no-time',
+        detail: 'no effective time or issued',
+        source,
+      };
+      ignored.push({ item, ms });
+    } else {
+      const device = classifyDevice(obs.valueCodeableConcept, siteCodes, codes);
+      if (device) {
+        devices.push({ item: { ...device, time: time.time, timeSource: time.source, source }, ms });
+      } else {
+        const item: IgnoredReading = {
+          kind: 'oxygen-device',
+          reason: 'unknown-device',
+          detail: `oxygen delivery method not recognised: ${conceptText(obs.valueCodeableConcept) || 'no value'}`,
+          time: time.time,
+          source,
+        };
+        ignored.push({ item, ms });
+      }
+    }
+    return { readings, devices, ignored };
+  }
+  for (const element of valueElements(obs, siteCodes, codes)) {
+    const source = sourceOf(obs, element.coding, element.componentOf);
+    if (unusable) {
+      ignored.push({ item: statusIgnored(element.kind, status, time, source), ms });
+      continue;
+    }
+    if (!time) {
+      const item: IgnoredReading = {
+        kind: element.kind,
+        reason: 'no-time',
+        detail: 'no effective time or issued',
+        source,
+      };
+      ignored.push({ item, ms });
+      continue;
+    }
+    const outcome = readValue(element, source, time);
+    if ('reason' in outcome) ignored.push({ item: outcome, ms });
+    else readings.push({ item: outcome, ms });
+  }
+  return { readings, devices, ignored };
 }
 
 function statusIgnored(
@@ -255,8 +286,8 @@ function unreadTest(
     if (ms >= horizon.sinceMs) return false;
     if (!hasCodeIn(obs.code, kindCodes) && !obs.component?.some((c) => hasCodeIn(c.code, kindCodes)))
       return true;
-    return !valueElements(obs, siteCodes, codes).some((e) => {
-      const from = horizon.earlier[e.kind];
+    return !elementKinds(obs, siteCodes, codes).some((kind) => {
+      const from = horizon.earlier[kind];
       return from !== undefined && ms >= from;
     });
   };
@@ -402,6 +433,17 @@ function readValue(
   const unitCandidates = unitsOf(element.quantity);
   const unit = unitCandidates.find((u) => conversion.units[u] !== undefined);
   const convert = unit === undefined ? undefined : conversion.units[unit];
+  const conflict = conflictingUnits(unitCandidates, conversion.units);
+  if (conflict) {
+    // "lb" shown with UCUM code "kg": one of them is wrong, and a dose must not rest on a guess.
+    return {
+      ...base,
+      reason: 'unknown-unit',
+      detail: `units "${conflict.join('" and "')}" contradict each other: not guessed`,
+      value: raw,
+      unit: conflict[0],
+    };
+  }
   if (!convert) {
     if (unitCandidates.length === 0 && conversion.unitless === true) {
       return boundsChecked(
@@ -430,6 +472,19 @@ function readValue(
   };
   if (unit !== conversion.canonical && unit !== undefined) reading.original = { value: raw, unit };
   return boundsChecked(element, reading, raw, unit ?? conversion.canonical);
+}
+
+/** Two known spellings of the quantity (unit and code) that would convert the value differently. */
+function conflictingUnits(
+  candidates: readonly string[],
+  units: Readonly<Record<string, (v: number) => number>>,
+): [string, string] | undefined {
+  const known = candidates.filter((u) => units[u] !== undefined);
+  const first = known[0];
+  if (first === undefined) return undefined;
+  const probe = (u: string): number => (units[u] as (v: number) => number)(100);
+  const other = known.find((u) => Math.abs(probe(u) - probe(first)) > 1e-9);
+  return other === undefined ? undefined : [first, other];
 }
 
 /** The unit spellings a quantity offers, most specific first, each once. */

@@ -8,7 +8,17 @@ import { DAY_MS } from './fhir-values.js';
 import type { CrsRuleConfig, PaediatricBand } from './rule-config.js';
 
 export type PatientAge =
-  | { known: true; years: number; days: number; birthDate: string }
+  | {
+      known: true;
+      years: number;
+      days: number;
+      birthDate: string;
+      /**
+       * A birthDate of a year or a month only is read from its first day; this is the age from
+       * its last day (the youngest the patient can be), for limits that must not be crossed.
+       */
+      youngestYears?: number;
+    }
   | { known: false; reason: 'no-patient' | 'no-birth-date' | 'invalid-birth-date'; detail: string };
 
 const FHIR_DATE = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/;
@@ -26,13 +36,37 @@ export function patientAge(patient: Patient | undefined, now: Date): PatientAge 
       detail: 'Patient.birthDate is not a valid past date: age unknown, not used',
     };
   }
+  const years = completedYears(birth, now);
+  const days = Math.floor((now.getTime() - birth.getTime()) / DAY_MS);
+  const last = lastDayOf(birthDate, birth);
+  const youngest = last === undefined ? undefined : completedYears(last, now);
+  return {
+    known: true,
+    years,
+    days,
+    birthDate,
+    ...(youngest !== undefined && youngest !== years && { youngestYears: youngest }),
+  };
+}
+
+function completedYears(birth: Date, now: Date): number {
   let years = now.getUTCFullYear() - birth.getUTCFullYear();
   const beforeBirthday =
     now.getUTCMonth() < birth.getUTCMonth() ||
     (now.getUTCMonth() === birth.getUTCMonth() && now.getUTCDate() < birth.getUTCDate());
   if (beforeBirthday) years -= 1;
-  const days = Math.floor((now.getTime() - birth.getTime()) / DAY_MS);
-  return { known: true, years: Math.max(0, years), days, birthDate };
+  return Math.max(0, years);
+}
+
+/** The last day a partial birthDate (year, or year-month) can mean; undefined for a full date. */
+function lastDayOf(value: string, first: Date): Date | undefined {
+  const parts = value.split('-').length;
+  if (parts === 3) return undefined;
+  const year = first.getUTCFullYear();
+  // Day 0 of the next month is the last day of this one.
+  return parts === 1
+    ? new Date(Date.UTC(year, 11, 31))
+    : new Date(Date.UTC(year, first.getUTCMonth() + 1, 0));
 }
 
 /** A FHIR date (year, year-month or full date) that names a real calendar day; partial = the 1st. */
@@ -48,8 +82,13 @@ function parseBirthDate(value: string): Date | undefined {
   return real ? date : undefined;
 }
 
-/** The Goldstein band of a child (under 18), or undefined for an adult or an unknown age. */
+/**
+ * The Goldstein band of a child (under 18), or undefined for an adult or an unknown age. Bands in
+ * years go by calendar age (Goldstein 2005 Table 3 groups children by completed years).
+ */
 export function paediatricBand(age: PatientAge, rules: CrsRuleConfig): PaediatricBand | undefined {
   if (!age.known) return undefined;
-  return rules.thresholds.paediatricBands.find((band) => age.days < band.maxAgeDays);
+  return rules.thresholds.paediatricBands.find((band) =>
+    band.maxAgeYears !== undefined ? age.years < band.maxAgeYears : age.days < band.maxAgeDays,
+  );
 }

@@ -143,7 +143,8 @@ function dataGapText(
     return {
       summary: fillTemplate(t.summary.dataGapTemperature, { hours, context, evidence }),
       body: [
-        fillTemplate(t.detail.dataGapTemperatureBody, { window, evidence: asText(evidence) }),
+        fillTemplate(t.detail.dataGapTemperatureBody, { window, evidence: asText(evidence) }) +
+          paediatricThreshold(a),
         `**${t.detail.evidenceHeading}** (since ${window})\n\n${evidenceTable(a)}`,
       ],
     };
@@ -169,15 +170,21 @@ function summaryFor(a: CrsAssessment, kind: FindingCardKind, t: CrsCardTemplate)
     return fillTemplate(t.summary.therapy, { grade, evidence, context });
   };
   // Drop the least important evidence until the summary fits (CDS Hooks: < 140 characters); then
-  // say the same findings shorter ("2 vasopressors"), so the finding that set the grade stays.
+  // say the same findings shorter ("2 vasopressors"), so the finding that set the grade stays:
+  // never drop the fever phrase and the first physiology phrase (the worse domain).
+  const itemsFor = (compact: boolean): string[] =>
+    kind === 'crs-card' ? evidenceItems(a, compact) : physiologyItems(a, compact);
+  const leading = kind === 'crs-card' ? evidenceItems(a, true).length - physiologyItems(a, true).length : 0;
   for (const compact of [false, true]) {
-    const evidence = kind === 'crs-card' ? evidenceItems(a, compact) : physiologyItems(a, compact);
-    for (let n = evidence.length; n > 0; n--) {
+    const evidence = itemsFor(compact);
+    const keep = Math.max(1, Math.min(evidence.length, leading + 1));
+    for (let n = evidence.length; n >= keep; n--) {
       const summary = build(evidence.slice(0, n));
       if (summary.length <= SUMMARY_MAX) return summary;
     }
   }
-  return fit(build(physiologyItems(a, true).slice(0, 1)));
+  const compact = itemsFor(true);
+  return fit(build(compact.slice(0, Math.max(1, Math.min(compact.length, leading + 1)))));
 }
 
 function fit(text: string): string {
@@ -195,7 +202,7 @@ function capitalise(text: string): string {
 function evidenceItems(a: CrsAssessment, compact: boolean): string[] {
   const v = a.vitals;
   const items: string[] = [];
-  if (v.fever.present && v.fever.highest) items.push(`${v.fever.highest.value} °C`);
+  if (a.grade.feverPresent && v.fever.highest) items.push(`${v.fever.highest.value} °C`);
   else if (a.grade.feverMaskedBy.length) items.push(`afebrile after ${a.grade.feverMaskedBy[0]?.name ?? ''}`);
   return [...items, ...physiologyItems(a, compact)];
 }
@@ -285,16 +292,32 @@ function detailFor(a: CrsAssessment, kind: FindingCardKind, t: CrsCardTemplate):
   return sections.filter((s) => s !== '').join('\n\n');
 }
 
+/**
+ * The age-adjusted blood-pressure threshold a child's card applied (Goldstein 2005 band), as a
+ * sentence; empty for adults. Every card that reads a child's blood pressure states it.
+ */
+function paediatricThreshold(a: CrsAssessment): string {
+  const h = a.vitals.hypotension;
+  if (h.paediatricBand === undefined) return '';
+  return ` Age-adjusted threshold applied: SBP < ${h.systolicBelow} mmHg (age ${String(h.paediatricAgeYears ?? '')} y, Goldstein 2005 band ${h.paediatricBand}; MAP not used in children).`;
+}
+
 /** Why an afebrile-physiology card fired: what was seen, and why fever is still required. */
 function afebrileRule(a: CrsAssessment): string {
   const seen = capitalise(physiologyItems(a, false).join(', '));
   const threshold = a.vitals.fever.thresholdCelsius;
   const onset = a.grade.crsOnset;
   if (onset) {
-    return `${seen}; no temperature >= ${threshold} °C in the window. CRS was documented at ${formatTime(onset.time)} (${onset.detail}), but no antipyretic, anticytokine or steroid was given after it, so ASTCT still requires fever and no CRS grade is given`;
+    return `${seen}; no temperature >= ${threshold} °C in the window. CRS was documented at ${formatTime(onset.time)} (${onset.detail}), but no antipyretic, anticytokine or steroid was given after it, so ASTCT still requires fever and no CRS grade is given.${paediatricThreshold(a)}`.replace(
+      /\.$/,
+      '',
+    );
   }
   const since = a.grade.episodeStart !== undefined ? ` since ${formatTime(a.grade.episodeStart)}` : '';
-  return `${seen}; no temperature >= ${threshold} °C${since} and no CRS diagnosis, so ASTCT CRS criteria are not met and no CRS grade is given`;
+  return `${seen}; no temperature >= ${threshold} °C${since} and no CRS diagnosis, so ASTCT CRS criteria are not met and no CRS grade is given.${paediatricThreshold(a)}`.replace(
+    /\.$/,
+    '',
+  );
 }
 
 /** Why a sepsis-context card fired: the vasopressors, or confirmed hypotension, and lactate. */
@@ -335,8 +358,12 @@ const SEPSIS_RULE_TEXT: Record<SepsisRule, string> = {
   diagnosis: 'a sepsis diagnosis of this admission',
   'suspected-infection-with-sirs': 'suspected infection (antimicrobials with treatment intent) with SIRS',
   'suspected-infection-with-qsofa': 'suspected infection (antimicrobials with treatment intent) with qSOFA',
+  'suspected-infection-with-vasopressor':
+    'suspected infection (antimicrobials with treatment intent) with a vasopressor (cardiovascular SOFA >= 2, Sepsis-3)',
   'vasopressor-with-infection-signs':
     'a vasopressor with signs of infection, before any antimicrobial is charted',
+  'vasopressor-shock-with-sirs':
+    'shock on several vasopressors with SIRS, before any antimicrobial is charted',
 };
 
 function sepsisLine(a: CrsAssessment): string {
@@ -351,16 +378,30 @@ function sepsisLine(a: CrsAssessment): string {
   }
   const abx = s.antibiotics.map((x) => `${x.name} since ${formatTime(x.firstGiven)}: ${x.basis}`).join('; ');
   const child = s.paediatricBand !== undefined ? `, age band ${s.paediatricBand} (Goldstein 2005)` : '';
+  const around =
+    s.onsetWindow !== undefined
+      ? ` (between ${formatTime(s.onsetWindow.from)} and ${formatTime(s.onsetWindow.to)}, around the first dose at ${formatTime(s.onsetWindow.onset)}: Seymour 2016)`
+      : '';
   if (s.rulesFired.includes('suspected-infection-with-sirs'))
     parts.push(
-      `${SEPSIS_RULE_TEXT['suspected-infection-with-sirs']}${child}: ${s.sirsCriteria.join(', ')}; drugs: ${abx}`,
+      `${SEPSIS_RULE_TEXT['suspected-infection-with-sirs']}${child}: ${s.sirsCriteria.join(', ')}${around}; drugs: ${abx}`,
     );
   if (s.rulesFired.includes('suspected-infection-with-qsofa'))
     parts.push(
-      `${SEPSIS_RULE_TEXT['suspected-infection-with-qsofa']}: ${s.qsofaCriteria.join(', ')}; drugs: ${abx}`,
+      `${SEPSIS_RULE_TEXT['suspected-infection-with-qsofa']}: ${s.qsofaCriteria.join(', ')}${around}; drugs: ${abx}`,
     );
+  if (
+    s.rulesFired.includes('suspected-infection-with-vasopressor') &&
+    !s.rulesFired.includes('suspected-infection-with-sirs') &&
+    !s.rulesFired.includes('suspected-infection-with-qsofa')
+  )
+    parts.push(`${SEPSIS_RULE_TEXT['suspected-infection-with-vasopressor']}; drugs: ${abx}`);
   if (s.rulesFired.includes('vasopressor-with-infection-signs'))
     parts.push(`${SEPSIS_RULE_TEXT['vasopressor-with-infection-signs']}: ${s.infectionSigns.join(', ')}`);
+  if (s.rulesFired.includes('vasopressor-shock-with-sirs'))
+    parts.push(
+      `${SEPSIS_RULE_TEXT['vasopressor-shock-with-sirs']}: ${(s.shockVasopressors ?? []).join(' + ')}; ${s.sirsCriteria.join(', ')}`,
+    );
   const ignored = s.notCounted.length
     ? ` Not counted as evidence of infection: ${s.notCounted.map((x) => `${x.name} (${x.basis})`).join('; ')}.`
     : '';
@@ -483,11 +524,17 @@ function missingSection(a: CrsAssessment, heading: string): string {
       'Positive pressure charted without any oxygen need (e.g. home CPAP on room air): not counted.',
     );
   const v = a.vitals;
-  if (g.temperatureState === 'afebrile' && v.fever.highest)
+  if (g.feverBeforeExposure)
+    items.push(
+      `Fever ${g.feverBeforeExposure.value} °C at ${formatTime(g.feverBeforeExposure.time)} was before the latest therapy exposure${g.episodeStart !== undefined ? ` (${formatTime(g.episodeStart)})` : ''}: not counted as CRS.`,
+    );
+  else if (g.temperatureState === 'afebrile' && v.fever.highest)
     items.push(`Afebrile: highest ${v.fever.highest.value} °C.`);
   if (g.temperatureState === 'hypothermic' && v.fever.hypothermia)
     items.push(`Hypothermic: lowest ${v.fever.hypothermia.value} °C.`);
-  if (g.temperatureState === 'no-temperature') items.push('No usable temperature in the window.');
+  // The data gap says it when the recent window has no usable temperature.
+  if (g.temperatureState === 'no-temperature' && !a.dataGaps.some((gap) => gap.code === 'no-temperature'))
+    items.push('No usable temperature in the window.');
   for (const gap of a.dataGaps) items.push(`${capitalise(gap.detail)}.`);
   items.push(...ignoredSummary(a.ignoredReadings));
   if (v.vasopressors.inotropes.length) {
@@ -555,10 +602,22 @@ function labsSection(a: CrsAssessment, heading: string): string {
   return `**${heading}:**\n\n${items.map((i) => `- ${asText(capitalise(i))}`).join('\n')}`;
 }
 
+/** The sepsis rules that fire only while no antimicrobial is charted (sepsis-context.ts). */
+const BEFORE_ANTIMICROBIALS: readonly SepsisRule[] = [
+  'vasopressor-with-infection-signs',
+  'vasopressor-shock-with-sirs',
+];
+
 function considerItems(a: CrsAssessment, kind: FindingCardKind, t: CrsCardTemplate): string[] {
   const d = t.detail;
-  if (kind === 'sepsis-card')
-    return [fillTemplate(d.infectionWorkupSepsis, {}), fillTemplate(d.sepsisManagement, {})];
+  if (kind === 'sepsis-card') {
+    const beforeAntimicrobials = (a.sepsis?.rulesFired ?? []).some((r) => BEFORE_ANTIMICROBIALS.includes(r));
+    return [
+      ...(beforeAntimicrobials ? [fillTemplate(d.sepsisNoAntimicrobial, {})] : []),
+      fillTemplate(d.infectionWorkupSepsis, {}),
+      fillTemplate(d.sepsisManagement, {}),
+    ];
+  }
   if (kind === 'afebrile-card') {
     const items = [fillTemplate(d.afebrileConsider, {}), fillTemplate(d.infectionWorkupSepsis, {})];
     if (a.sepsis) items.push(fillTemplate(d.sepsisManagement, {}));

@@ -22,7 +22,15 @@ export interface CrsRuleConfig {
    * `maxOpenInfusionDays` from its start: [LABELS] a blinatumomab cycle is a 28-day continuous
    * infusion, so an older open record is stale, not exposure.
    */
-  bispecific: { windowDays: number; maxOpenInfusionDays: number };
+  bispecific: {
+    windowDays: number;
+    maxOpenInfusionDays: number;
+    /**
+     * [DESIGN] consecutive bags of a continuous infusion with at most this gap are one exposure
+     * (one CRS episode): blinatumomab bags are changed every 24-96 h without a pause.
+     */
+    bagChangeGapHours: number;
+  };
   sepsis: {
     /** A sepsis diagnosis belongs to the present illness if onset/recorded within N days. [DESIGN] 7 */
     diagnosisLookbackDays: number;
@@ -40,6 +48,32 @@ export interface CrsRuleConfig {
      */
     cultureThenAntibioticHours: number;
     antibioticThenCultureHours: number;
+    /**
+     * SIRS and qSOFA also count when met around the onset of the suspected infection (the first
+     * dose of a counted antimicrobial, or its paired culture if earlier): from this many hours
+     * before to `onsetWindowAfterHours` after it [SEPSIS3: Seymour CW et al. JAMA 2016;315(8):762,
+     * "48 hours before to 24 hours after the onset of infection"]. Only for courses whose first
+     * dose is within the antibiotic look-back. [DESIGN] besides the recent window, so that a
+     * context does not flicker off when one criterion slides out of the 24 h window.
+     */
+    onsetWindowBeforeHours: number;
+    onsetWindowAfterHours: number;
+    /**
+     * Shock before the first antimicrobial: at least this many vasopressor agents infusing at
+     * once, with SIRS, make a sepsis context (`vasopressor-shock-with-sirs`). [DESIGN] 2:
+     * vasopressor-dependent shock needing a second agent is septic in most ICU patients (septic
+     * shock was 62 % of shock in De Backer D et al. N Engl J Med 2010;362:779), and the Surviving
+     * Sepsis Campaign (Evans L et al. Crit Care Med 2021;49:e1063) asks for antimicrobials within
+     * 1 h when septic shock is possible. One agent with SIRS alone is left out: post-operative
+     * phenylephrine with SIRS is common and not septic (MIMIC-IV demo replay, docs/replay.md).
+     */
+    shockVasopressorAgents: number;
+    /**
+     * Fever as a sign of infection before any antimicrobial (`vasopressor-with-infection-signs`):
+     * at least this temperature, confirmed by a second fever reading. [SCCM/IDSA: O'Grady NP et al.
+     * Crit Care Med 2008;36(4):1330-1349, fever in the ICU is 38.3 °C or higher] 38.3
+     */
+    infectionFeverCelsius: number;
   };
   /**
    * Hypotension must be confirmed: at least this many readings below threshold at distinct
@@ -76,6 +110,13 @@ export interface CrsRuleConfig {
     spo2Below: number;
     /** [ASTCT] exactly 6 L/min is low-flow (the mosunetuzumab label says high-flow). */
     lowFlowMaxLitresPerMinute: number;
+    /**
+     * [DESIGN] positive pressure counts (grade 4) only with an oxygen need (SpO2 below
+     * `spo2Below`, an O2 flow, FiO2 > 21 %) charted within this many hours of it and before the
+     * patient is charted on another device (clinical reference section 1: home CPAP on room air
+     * is not grade 4). 4 h: flowsheets chart the device at each respiratory check (1-4 hourly).
+     */
+    positivePressureNeedHours: number;
   };
   /** [SEPSIS3] SIRS (Bone 1992) and qSOFA criteria. */
   sirs: {
@@ -90,6 +131,15 @@ export interface CrsRuleConfig {
   masking: {
     /** [DESIGN] an antipyretic (given after CRS was present) masks fever for this long. */
     antipyreticHours: number;
+  };
+  vasopressors: {
+    /**
+     * A vasopressor or inotrope record still `in-progress` with no end is read as running for at
+     * most this long from its start; after that it is stale (a record nobody closed), not support
+     * now. [DESIGN] 7 days: vasopressor support in septic shock lasts a median of 2-4 days, and EHRs
+     * chart a running infusion again at every rate change.
+     */
+    maxOpenInfusionDays: number;
   };
   tocilizumab: {
     /**
@@ -107,6 +157,12 @@ export interface CrsRuleConfig {
     minHoursBetweenDoses: number;
     /** [DESIGN] a body weight older than this is not used for a dose. */
     weightMaxAgeDays: number;
+    /**
+     * [DESIGN] a body weight below this, in a patient old enough for the drug (2 years and
+     * more), is an entry or unit error, not a weight to dose by: WHO Child Growth Standards put
+     * even -3 SD weight-for-age at 24 months at about 8 kg.
+     */
+    minPlausibleWeightKg: number;
   };
   labs: {
     /** [SEPSIS3] lactate > 2 mmol/L with vasopressors = septic shock criterion. */
@@ -126,6 +182,12 @@ export interface PaediatricBand {
   label: string;
   /** The band covers ages up to this many days (exclusive of the next band). */
   maxAgeDays: number;
+  /**
+   * For bands bounded in years: the band covers calendar ages below this many whole years (a
+   * child is 6 on their sixth birthday); decides instead of `maxAgeDays`, which only approximates
+   * a year as 365.25 days and so put a child in the younger band on the birthday itself.
+   */
+  maxAgeYears?: number | undefined;
   heartRateAbove: number;
   /** Bradycardia criterion (infants only). */
   heartRateBelow?: number | undefined;
@@ -162,6 +224,7 @@ export const GOLDSTEIN_BANDS: readonly PaediatricBand[] = [
   {
     label: '1 month-1 year',
     maxAgeDays: 2 * YEAR_DAYS,
+    maxAgeYears: 2,
     heartRateAbove: 180,
     heartRateBelow: 90,
     respRateAbove: 34,
@@ -172,6 +235,7 @@ export const GOLDSTEIN_BANDS: readonly PaediatricBand[] = [
   {
     label: '2-5 years',
     maxAgeDays: 6 * YEAR_DAYS,
+    maxAgeYears: 6,
     heartRateAbove: 140,
     respRateAbove: 22,
     wbcAbove: 15.5,
@@ -181,6 +245,7 @@ export const GOLDSTEIN_BANDS: readonly PaediatricBand[] = [
   {
     label: '6-12 years',
     maxAgeDays: 13 * YEAR_DAYS,
+    maxAgeYears: 13,
     heartRateAbove: 130,
     respRateAbove: 18,
     wbcAbove: 13.5,
@@ -190,6 +255,7 @@ export const GOLDSTEIN_BANDS: readonly PaediatricBand[] = [
   {
     label: '13-17 years',
     maxAgeDays: 18 * YEAR_DAYS,
+    maxAgeYears: 18,
     heartRateAbove: 110,
     respRateAbove: 14,
     wbcAbove: 11,
@@ -201,13 +267,17 @@ export const GOLDSTEIN_BANDS: readonly PaediatricBand[] = [
 export const DEFAULT_RULE_CONFIG: CrsRuleConfig = {
   recentWindowHours: 24,
   carT: { highAttentionDays: 14, extendedDays: 30 },
-  bispecific: { windowDays: 7, maxOpenInfusionDays: 28 },
+  bispecific: { windowDays: 7, maxOpenInfusionDays: 28, bagChangeGapHours: 2 },
   sepsis: {
     diagnosisLookbackDays: 7,
     antibioticLookbackHours: 72,
     surgicalProphylaxisHours: 48,
     cultureThenAntibioticHours: 72,
     antibioticThenCultureHours: 24,
+    onsetWindowBeforeHours: 48,
+    onsetWindowAfterHours: 24,
+    shockVasopressorAgents: 2,
+    infectionFeverCelsius: 38.3,
   },
   hypotension: { confirmReadings: 2, confirmMinutes: 5, ongoingReadings: 3, ongoingMinutes: 60 },
   thresholds: {
@@ -218,10 +288,12 @@ export const DEFAULT_RULE_CONFIG: CrsRuleConfig = {
     paediatricSirsTempAbove: 38.5,
     spo2Below: 90,
     lowFlowMaxLitresPerMinute: 6,
+    positivePressureNeedHours: 4,
   },
   sirs: { tempAbove: 38, tempBelow: 36, heartRateAbove: 90, respRateAbove: 20, wbcAbove: 12, wbcBelow: 4 },
   qsofa: { respRateAtLeast: 22, systolicAtMost: 100, gcsBelow: 15 },
   masking: { antipyreticHours: 24 },
+  vasopressors: { maxOpenInfusionDays: 7 },
   tocilizumab: {
     mgPerKg: 8,
     mgPerKgUnder30Kg: 12,
@@ -232,6 +304,7 @@ export const DEFAULT_RULE_CONFIG: CrsRuleConfig = {
     maxDosesTotal: 4,
     minHoursBetweenDoses: 8,
     weightMaxAgeDays: 30,
+    minPlausibleWeightKg: 5,
   },
   labs: { lactateShockAbove: 2, trendTolerance: 0.1 },
   siteCodes: EMPTY_SITE_CODES,
@@ -248,7 +321,11 @@ export const ruleOverridesSchema = z.strictObject({
     .strictObject({ highAttentionDays: nonNegative.optional(), extendedDays: nonNegative.optional() })
     .optional(),
   bispecific: z
-    .strictObject({ windowDays: positive.optional(), maxOpenInfusionDays: positive.optional() })
+    .strictObject({
+      windowDays: positive.optional(),
+      maxOpenInfusionDays: positive.optional(),
+      bagChangeGapHours: nonNegative.optional(),
+    })
     .optional(),
   sepsis: z
     .strictObject({
@@ -257,6 +334,10 @@ export const ruleOverridesSchema = z.strictObject({
       surgicalProphylaxisHours: positive.optional(),
       cultureThenAntibioticHours: positive.optional(),
       antibioticThenCultureHours: positive.optional(),
+      onsetWindowBeforeHours: nonNegative.optional(),
+      onsetWindowAfterHours: nonNegative.optional(),
+      shockVasopressorAgents: z.int().min(1).max(5).optional(),
+      infectionFeverCelsius: z.number().min(37.5).max(40).optional(),
     })
     .optional(),
   hypotension: z
@@ -275,6 +356,7 @@ export const ruleOverridesSchema = z.strictObject({
           z.strictObject({
             label: z.string().min(1),
             maxAgeDays: positive,
+            maxAgeYears: positive.optional(),
             heartRateAbove: positive,
             heartRateBelow: positive.optional(),
             respRateAbove: positive,
@@ -288,6 +370,7 @@ export const ruleOverridesSchema = z.strictObject({
       paediatricSirsTempAbove: z.number().min(37).max(41).optional(),
       spo2Below: z.number().min(70).max(100).optional(),
       lowFlowMaxLitresPerMinute: positive.optional(),
+      positivePressureNeedHours: positive.optional(),
     })
     .optional(),
   sirs: z
@@ -308,6 +391,7 @@ export const ruleOverridesSchema = z.strictObject({
     })
     .optional(),
   masking: z.strictObject({ antipyreticHours: nonNegative.optional() }).optional(),
+  vasopressors: z.strictObject({ maxOpenInfusionDays: positive.optional() }).optional(),
   tocilizumab: z
     .strictObject({
       mgPerKg: positive.optional(),
@@ -319,6 +403,7 @@ export const ruleOverridesSchema = z.strictObject({
       maxDosesTotal: z.int().positive().optional(),
       minHoursBetweenDoses: nonNegative.optional(),
       weightMaxAgeDays: positive.optional(),
+      minPlausibleWeightKg: positive.optional(),
     })
     .optional(),
   labs: z
@@ -351,6 +436,7 @@ export function resolveRuleConfig(overrides: unknown, siteCodes?: unknown): CrsR
     sirs: merge(d.sirs, o.sirs),
     qsofa: merge(d.qsofa, o.qsofa),
     masking: merge(d.masking, o.masking),
+    vasopressors: merge(d.vasopressors, o.vasopressors),
     tocilizumab: merge(d.tocilizumab, o.tocilizumab),
     labs: merge(d.labs, o.labs),
     siteCodes: siteCodes === undefined || siteCodes === null ? d.siteCodes : parseSiteCodes(siteCodes),
@@ -378,12 +464,17 @@ const HOUR_MS = 60 * 60 * 1000;
  * CAR-T extended window (plus the infusion day), the bispecific window, the sepsis look-backs and
  * the age of a usable body weight.
  */
+/** How far back the sepsis rules read SIRS and qSOFA: the onset window of the oldest course. */
+export function sepsisCriteriaLookBackHours(config: Pick<CrsRuleConfig, 'sepsis'>): number {
+  return config.sepsis.antibioticLookbackHours + config.sepsis.onsetWindowBeforeHours;
+}
+
 export function ruleLookBackMs(config: CrsRuleConfig): number {
   return Math.max(
     (config.carT.extendedDays + 1) * DAY_MS,
     (config.bispecific.windowDays + 1) * DAY_MS,
     config.sepsis.diagnosisLookbackDays * DAY_MS,
-    config.sepsis.antibioticLookbackHours * HOUR_MS,
+    sepsisCriteriaLookBackHours(config) * HOUR_MS,
     config.tocilizumab.weightMaxAgeDays * DAY_MS,
     config.recentWindowHours * HOUR_MS,
   );

@@ -289,6 +289,8 @@ export interface MedicationConcept {
   intent?: AntimicrobialIntent;
   /** Antimicrobials that are only systemic when given IV (oral vancomycin stays in the gut). */
   systemicOnlyIv?: boolean;
+  /** A vasopressor with strong inotropic action (vasopressors-inotropic.json). */
+  inotropic?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -343,6 +345,34 @@ export const ENTERAL_ROUTE_WORDS: readonly string[] = [
   'ng tube',
   'per tube',
 ];
+/**
+ * Route or form words (normalised text) of doses that act where applied (skin, eye, ear, nose,
+ * airways), for routes sent as text only: such a steroid or antipyretic is no fever-masking
+ * therapy (ASTCT 2019 Table 1 footnote; the coded routes are the `surface-routes` ValueSet).
+ * [DESIGN] "drops" alone is not here: paediatric acetaminophen comes as oral drops.
+ */
+export const SURFACE_ROUTE_WORDS: readonly string[] = [
+  'topical',
+  'cream',
+  'ointment',
+  'gel',
+  'lotion',
+  'ophth',
+  'ophthalmic',
+  'eye',
+  'otic',
+  'ear',
+  'nasal',
+  'intranasal',
+  'inhaled',
+  'inhalation',
+  'inhaler',
+  'nebulized',
+  'nebulised',
+  'neb',
+  'mouthwash',
+  'dental',
+];
 export const IV_ROUTE_WORDS: readonly string[] = ['iv', 'intravenous', 'intravenously', 'i v'];
 
 /**
@@ -364,6 +394,13 @@ export const LOCAL_ANAESTHETIC_NAMES: readonly string[] = [
   'chloroprocaine',
   'tetracaine',
 ];
+
+/**
+ * Words that say a dose was pushed, not infused ("100 mcg IV push", "phenylephrine bolus"): a
+ * single dose even when charted with a short period. [DESIGN] single IV push doses do not count
+ * as vasopressor support (docs/clinical-logic.md section 5).
+ */
+export const PUSH_WORDS: readonly string[] = ['push', 'ivp', 'bolus', 'push dose'];
 
 /** Words that say an administration is an infusion (dosage text, method, category, product). */
 export const INFUSION_WORDS: readonly string[] = [

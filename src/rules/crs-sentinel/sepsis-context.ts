@@ -5,15 +5,27 @@
  * 1. `diagnosis`: a sepsis or septic-shock diagnosis of the present admission (never one from a
  *    previous admission carried into a readmission);
  * 2. `suspected-infection-with-sirs` / `-with-qsofa`: antimicrobials with treatment intent, plus
- *    SIRS (>= 2; age-specific in children, Goldstein 2005) or qSOFA (>= 2) in the recent window.
+ *    SIRS (>= 2; age-specific in children, Goldstein 2005) or qSOFA (>= 2) in the recent window
+ *    or around the onset of the suspected infection (48 h before to 24 h after the first dose,
+ *    Seymour 2016), so the context does not flicker off when one reading leaves the window.
  *    Treatment intent: paired with a culture, a treatment agent started or continued in the
  *    look-back, or a surgical-prophylaxis agent continued past the prophylaxis period. Prophylaxis
  *    (TMP-SMX, acyclovir, levofloxacin, fluconazole...) alone never counts; nor do non-systemic
  *    agents (rifaximin, oral vancomycin).
- * 3. `vasopressor-with-infection-signs`: a vasopressor infusion together with signs of infection
- *    (fever, an abnormal WBC, or a culture drawn) before any antimicrobial is charted, so
- *    shock is not missed because the pressor came first; outside a CAR-T or bispecific window
+ * 3. `suspected-infection-with-vasopressor`: antimicrobials with treatment intent and a vasopressor
+ *    infusion in the recent window. Sepsis-3 defines sepsis by organ dysfunction (SOFA >= 2), not
+ *    by SIRS or qSOFA, and any vasopressor infusion scores 2 to 4 on the cardiovascular SOFA
+ *    (Vincent JL et al. Intensive Care Med 1996;22:707): a new pressor during a course of
+ *    treatment is circulatory failure with suspected infection, whatever SIRS says.
+ * 4. `vasopressor-with-infection-signs`: a vasopressor infusion together with signs of infection
+ *    (a confirmed fever, an abnormal WBC, or a culture drawn) before any antimicrobial is charted,
+ *    so shock is not missed because the pressor came first; outside a CAR-T or bispecific window
  *    only, where fever is CRS's own sign. [DESIGN]
+ * 5. `vasopressor-shock-with-sirs`: two or more vasopressor agents infusing together with SIRS,
+ *    before any antimicrobial is charted (outside a therapy window): shock that needed a second
+ *    agent is septic in most ICU patients, and antimicrobials are due within the hour when septic
+ *    shock is possible (Surviving Sepsis Campaign 2021). [DESIGN]
+ * Rules 4 and 5 read from a day before the shock's onset (aroundShockOnset).
  * Windows are [DESIGN] and configurable (rule-config.ts).
  */
 import type { Condition, Encounter } from 'fhir/r4';
@@ -31,17 +43,18 @@ import {
 import { overlaps, type MedicationEvent } from './medication-events.js';
 import type { Reading } from './normalize-observations.js';
 import { paediatricBand, type PatientAge } from './patient-age.js';
-import type { CrsRuleConfig, PaediatricBand } from './rule-config.js';
+import { sepsisCriteriaLookBackHours, type CrsRuleConfig, type PaediatricBand } from './rule-config.js';
 import type { AntimicrobialIntent } from './rule-tables.js';
-import type { CodeIndex } from './code-index.js';
-import type { SiteCodes } from './site-codes.js';
 import { vasopressorExclusion } from './crs-vitals.js';
+import { perResource } from './per-resource-memo.js';
 
 export type SepsisRule =
   | 'diagnosis'
   | 'suspected-infection-with-sirs'
   | 'suspected-infection-with-qsofa'
-  | 'vasopressor-with-infection-signs';
+  | 'suspected-infection-with-vasopressor'
+  | 'vasopressor-with-infection-signs'
+  | 'vasopressor-shock-with-sirs';
 
 export interface SepsisDiagnosis {
   system: string;
@@ -58,6 +71,8 @@ export interface AntimicrobialUse {
   intent: AntimicrobialIntent;
   firstGiven: string;
   lastGiven: string;
+  /** The earliest culture paired with it (Seymour 2016), if any. */
+  pairedCulture?: string;
   /** Why it is (or is not) evidence of infection. */
   basis: string;
 }
@@ -69,13 +84,27 @@ export interface SepsisContext {
   antibiotics: AntimicrobialUse[];
   /** Antimicrobials seen that were not evidence of infection (prophylaxis, surgical, oral). */
   notCounted: AntimicrobialUse[];
-  /** Criteria met in the recent window, as text ("RR 24/min > 20"). */
+  /**
+   * Criteria met, as text ("RR 24/min > 20"): in the recent window, around the infection's onset
+   * (`onsetWindow`), or, for `vasopressor-shock-with-sirs`, since a day before the shock's onset.
+   */
   sirsCriteria: string[];
   qsofaCriteria: string[];
+  /** Set when the criteria were met around the infection's onset, not in the recent window. */
+  onsetWindow?: OnsetWindow;
+  /** The vasopressors behind `vasopressor-shock-with-sirs`, when it fired. */
+  shockVasopressors?: string[];
   /** Signs of infection behind `vasopressor-with-infection-signs`. */
   infectionSigns: string[];
   /** The Goldstein band applied to SIRS in a child. */
   paediatricBand?: string;
+}
+
+/** Seymour 2016: from 48 h before to 24 h after the onset of the suspected infection (ISO times). */
+export interface OnsetWindow {
+  onset: string;
+  from: string;
+  to: string;
 }
 
 export interface SepsisInput {
@@ -84,6 +113,8 @@ export interface SepsisInput {
   events: readonly MedicationEvent[];
   /** Readings in the recent window. */
   recent: readonly Reading[];
+  /** SIRS and qSOFA readings back to the earliest onset window (none: recent window only). */
+  earlier?: readonly Reading[];
   /** Times (ms) of cultures drawn (blood or other body fluids), any age. */
   cultures: readonly number[];
   age: PatientAge;
@@ -98,26 +129,90 @@ export function findSepsisContext(input: SepsisInput): SepsisContext | undefined
   const diagnoses = presentSepsisDiagnoses(input);
   const { counted, notCounted } = antimicrobialUse(input);
   const band = paediatricBand(input.age, input.rules);
-  const sirsCriteria = sirsMet(input.recent, input.rules, band);
-  const qsofaCriteria = qsofaMet(input.recent, input.rules);
+  const criteria = suspectedInfectionCriteria(input, counted, band);
   const rulesFired: SepsisRule[] = [];
   if (diagnoses.length) rulesFired.push('diagnosis');
-  if (counted.length && sirsCriteria.length >= 2 && sirsValidForAge(sirsCriteria, band))
-    rulesFired.push('suspected-infection-with-sirs');
-  if (counted.length && qsofaCriteria.length >= 2) rulesFired.push('suspected-infection-with-qsofa');
-  const infectionSigns = counted.length === 0 && !input.therapyContext ? signsOfInfection(input, band) : [];
+  if (criteria.sirsFires) rulesFired.push('suspected-infection-with-sirs');
+  if (criteria.qsofaFires) rulesFired.push('suspected-infection-with-qsofa');
+  if (counted.length && vasopressorRunning(input)) rulesFired.push('suspected-infection-with-vasopressor');
+  const beforeAntimicrobials = counted.length === 0 && !input.therapyContext;
+  const infectionSigns = beforeAntimicrobials ? signsOfInfection(input, band) : [];
   if (infectionSigns.length && vasopressorRunning(input)) rulesFired.push('vasopressor-with-infection-signs');
+  const shock = beforeAntimicrobials ? shockWithSirs(input, band) : undefined;
+  if (shock) rulesFired.push('vasopressor-shock-with-sirs');
   if (!rulesFired.length) return undefined;
   return {
     rulesFired,
     diagnoses,
     antibiotics: counted,
     notCounted,
-    sirsCriteria,
-    qsofaCriteria,
+    sirsCriteria: shock?.sirs ?? criteria.sirs,
+    qsofaCriteria: criteria.qsofa,
+    ...(criteria.window && { onsetWindow: criteria.window }),
     infectionSigns: rulesFired.includes('vasopressor-with-infection-signs') ? infectionSigns : [],
+    ...(shock && { shockVasopressors: shock.vasopressors }),
     ...(band && { paediatricBand: band.label }),
   };
+}
+
+interface SuspectedInfectionCriteria {
+  sirs: string[];
+  qsofa: string[];
+  window?: OnsetWindow;
+  sirsFires: boolean;
+  qsofaFires: boolean;
+}
+
+/**
+ * SIRS and qSOFA for the suspected-infection rules: the recent window first; else the window
+ * around the onset of each counted course that began within the look-back (latest onset first).
+ */
+function suspectedInfectionCriteria(
+  input: SepsisInput,
+  counted: readonly AntimicrobialUse[],
+  band: PaediatricBand | undefined,
+): SuspectedInfectionCriteria {
+  const judge = (readings: readonly Reading[], window?: OnsetWindow): SuspectedInfectionCriteria => {
+    const sirs = sirsMet(readings, input.rules, band);
+    const qsofa = qsofaMet(readings, input.rules);
+    return {
+      sirs,
+      qsofa,
+      ...(window && { window }),
+      sirsFires: counted.length > 0 && sirs.length >= 2 && sirsValidForAge(sirs, band),
+      qsofaFires: counted.length > 0 && qsofa.length >= 2,
+    };
+  };
+  const recent = judge(input.recent);
+  if (recent.sirsFires || recent.qsofaFires) return recent;
+  for (const onsetMs of infectionOnsets(input, counted)) {
+    const s = input.rules.sepsis;
+    const fromMs = onsetMs - s.onsetWindowBeforeHours * HOUR_MS;
+    const toMs = Math.min(onsetMs + s.onsetWindowAfterHours * HOUR_MS, input.now.getTime());
+    const inWindow = (input.earlier ?? []).filter((r) => {
+      const ms = timeMs(r.time);
+      return ms >= fromMs && ms <= toMs;
+    });
+    const around = judge(inWindow, {
+      onset: new Date(onsetMs).toISOString(),
+      from: new Date(fromMs).toISOString(),
+      to: new Date(toMs).toISOString(),
+    });
+    if (around.sirsFires || around.qsofaFires) return around;
+  }
+  return recent;
+}
+
+/** Onsets of the counted courses that began within the antibiotic look-back, latest first. */
+function infectionOnsets(input: SepsisInput, counted: readonly AntimicrobialUse[]): number[] {
+  const nowMs = input.now.getTime();
+  const fromMs = nowMs - input.rules.sepsis.antibioticLookbackHours * HOUR_MS;
+  const onsets = counted
+    .map((c) =>
+      Math.min(timeMs(c.firstGiven), c.pairedCulture !== undefined ? timeMs(c.pairedCulture) : Infinity),
+    )
+    .filter((ms) => ms >= fromMs && ms <= nowMs);
+  return [...new Set(onsets)].sort((a, b) => b - a);
 }
 
 // ---- diagnoses ---------------------------------------------------------------------------------
@@ -143,19 +238,21 @@ function presentSepsisDiagnoses(input: SepsisInput): SepsisDiagnosis[] {
 }
 
 /** The sepsis or septic-shock coding of a Condition (the `sepsis-diagnoses` list), if any. */
-export function sepsisCoding(
-  condition: Condition,
-  siteCodes: SiteCodes,
-  codes: CodeIndex,
-): { system: string; code: string; display?: string } | undefined {
-  for (const c of codingsOf(condition.code)) {
-    const system = canonicalSystem(c.system, siteCodes);
-    if (system === undefined || c.code === undefined) continue;
-    if (codes.has('sepsis-diagnoses', system, c.code))
-      return { system, code: c.code, ...(c.display !== undefined && { display: c.display }) };
-  }
-  return undefined;
-}
+export const sepsisCoding = perResource(
+  (
+    condition: Condition,
+    siteCodes,
+    codes,
+  ): Readonly<{ system: string; code: string; display?: string }> | undefined => {
+    for (const c of codingsOf(condition.code)) {
+      const system = canonicalSystem(c.system, siteCodes);
+      if (system === undefined || c.code === undefined) continue;
+      if (codes.has('sepsis-diagnoses', system, c.code))
+        return { system, code: c.code, ...(c.display !== undefined && { display: c.display }) };
+    }
+    return undefined;
+  },
+);
 
 interface CurrentEncounter {
   id?: string;
@@ -245,17 +342,20 @@ function antimicrobialUse(input: SepsisInput): {
     if (use.last < fromMs) continue; // not given in the look-back
     const id = key.slice(0, key.lastIndexOf('|'));
     const intent = input.rules.codes.medicationConcept(id)?.intent ?? 'treatment';
-    const paired = input.cultures.some(
+    const pairedCultures = input.cultures.filter(
       (c) =>
-        (c <= use.first && use.first - c <= s.cultureThenAntibioticHours * HOUR_MS) ||
-        (c >= use.first && c - use.first <= s.antibioticThenCultureHours * HOUR_MS),
+        c <= nowMs &&
+        ((c <= use.first && use.first - c <= s.cultureThenAntibioticHours * HOUR_MS) ||
+          (c >= use.first && c - use.first <= s.antibioticThenCultureHours * HOUR_MS)),
     );
+    const paired = pairedCultures.length > 0;
     const row = (basis: string): AntimicrobialUse => ({
       id,
       name: use.name,
       intent,
       firstGiven: new Date(use.first).toISOString(),
       lastGiven: new Date(use.last).toISOString(),
+      ...(paired && { pairedCulture: new Date(Math.min(...pairedCultures)).toISOString() }),
       basis,
     });
     const continuedHours = (use.last - use.first) / HOUR_MS;
@@ -277,15 +377,99 @@ function antimicrobialUse(input: SepsisInput): {
 
 function signsOfInfection(input: SepsisInput, band: PaediatricBand | undefined): string[] {
   const signs: string[] = [];
-  // Fever or an abnormal leukocyte count; hypothermia is left out (common after cardiac surgery).
-  const found = sirsMet(input.recent, input.rules, band).filter(
-    (c) => (c.startsWith('temperature') && c.includes(' > ')) || c.startsWith('WBC'),
+  const around = aroundShockOnset(input);
+  // A confirmed fever or an abnormal leukocyte count; hypothermia is left out (common after
+  // cardiac surgery).
+  const fever = confirmedFever(around.readings, input.rules, band);
+  if (fever !== undefined) signs.push(fever);
+  signs.push(...sirsMet(around.readings, input.rules, band).filter((c) => c.startsWith('WBC')));
+  const nowMs = input.now.getTime();
+  if (input.cultures.some((c) => c >= around.fromMs && c <= nowMs)) signs.push('culture drawn');
+  return signs;
+}
+
+/**
+ * The readings the rules before any antimicrobial read: the recent window, reaching back to one
+ * window before the start of the vasopressors infusing in it (the onset of the shock), so a sign
+ * seen when the shock began still counts while it lasts, as Seymour 2016 anchors the criteria on
+ * the infection's onset. [DESIGN] Without a vasopressor, the recent window; at most as far back
+ * as the onset windows of the suspected-infection rules.
+ */
+function aroundShockOnset(input: SepsisInput): { readings: readonly Reading[]; fromMs: number } {
+  const windowMs = input.rules.recentWindowHours * HOUR_MS;
+  const nowMs = input.now.getTime();
+  const recentFromMs = nowMs - windowMs;
+  const starts = input.events
+    .filter(
+      (e) =>
+        e.medicationClass === 'vasopressor' &&
+        overlaps(e, recentFromMs, nowMs) &&
+        vasopressorExclusion(e) === undefined,
+    )
+    .map((e) => timeMs(e.start));
+  // Never further back than the onset windows read (an open infusion record may be stale).
+  const horizonMs = nowMs - sepsisCriteriaLookBackHours(input.rules) * HOUR_MS;
+  const fromMs = Math.max(horizonMs, Math.min(recentFromMs, ...starts.map((start) => start - windowMs)));
+  if (fromMs >= recentFromMs) return { readings: input.recent, fromMs: recentFromMs };
+  const before = (input.earlier ?? []).filter((r) => {
+    const ms = timeMs(r.time);
+    return ms >= fromMs && ms < recentFromMs;
+  });
+  return { readings: [...before, ...input.recent], fromMs };
+}
+
+/**
+ * Fever as a sign of infection before any antimicrobial: a reading at or above the ICU fever of
+ * the SCCM/IDSA guideline (38.3 °C; the child's SIRS temperature in a child), confirmed by another
+ * fever reading (ASTCT 38.0 °C) at a different time in the window. [DESIGN] one spike is often an
+ * artefact or a transfusion or drug reaction, as one low blood pressure is (rule-config.ts).
+ */
+function confirmedFever(
+  recent: readonly Reading[],
+  rules: CrsRuleConfig,
+  band: PaediatricBand | undefined,
+): string | undefined {
+  const high = band ? rules.thresholds.paediatricSirsTempAbove : rules.sepsis.infectionFeverCelsius;
+  const temps = recent.filter((r) => r.kind === 'temperature');
+  const peak = temps.filter((r) => r.value >= high).sort((a, b) => b.value - a.value)[0];
+  if (!peak) return undefined;
+  const confirm = temps.find(
+    (r) => r !== peak && r.time !== peak.time && r.value >= rules.thresholds.feverCelsius,
   );
-  signs.push(...found);
+  if (!confirm) return undefined;
+  return `temperature ${peak.value} °C >= ${high}, confirmed by ${confirm.value} °C`;
+}
+
+/**
+ * The agents behind `vasopressor-shock-with-sirs`: at some moment of the recent window at least
+ * `shockVasopressorAgents` different vasopressors infusing at once, and SIRS met in the window.
+ * Vasopressin counts (the usual second agent in septic shock, Surviving Sepsis Campaign 2021);
+ * the strongly inotropic ones (epinephrine, dopamine: vasopressors-inotropic.json) do not, being
+ * the agents of cardiac failure and cardiac surgery. [DESIGN] Undefined when not met.
+ */
+function shockWithSirs(
+  input: SepsisInput,
+  band: PaediatricBand | undefined,
+): { vasopressors: string[]; sirs: string[] } | undefined {
+  const sirs = sirsMet(aroundShockOnset(input).readings, input.rules, band);
+  if (sirs.length < 2 || !sirsValidForAge(sirs, band)) return undefined;
   const nowMs = input.now.getTime();
   const fromMs = nowMs - input.rules.recentWindowHours * HOUR_MS;
-  if (input.cultures.some((c) => c >= fromMs && c <= nowMs)) signs.push('culture drawn in the recent window');
-  return signs;
+  const infusions = input.events.filter(
+    (e) =>
+      e.medicationClass === 'vasopressor' &&
+      input.rules.codes.medicationConcept(e.conceptId)?.inotropic !== true &&
+      overlaps(e, fromMs, nowMs) &&
+      vasopressorExclusion(e) === undefined,
+  );
+  for (const e of infusions) {
+    const at = Math.max(timeMs(e.start), fromMs);
+    const together = new Map<string, string>();
+    for (const other of infusions) if (overlaps(other, at, at)) together.set(other.conceptId, other.name);
+    if (together.size >= input.rules.sepsis.shockVasopressorAgents)
+      return { vasopressors: [...together.values()].sort(), sirs };
+  }
+  return undefined;
 }
 
 function vasopressorRunning(input: SepsisInput): boolean {

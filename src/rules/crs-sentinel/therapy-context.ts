@@ -72,7 +72,7 @@ export function findTherapyContexts(
       kind,
       agent,
       latestDose: new Date(doseMs).toISOString(),
-      exposureStart: latest.start,
+      exposureStart: isoTime(exposureStart(latest, doses, nowMs, rules)),
       running: latest.end === undefined && latest.status === 'in-progress' && doseMs >= nowMs,
       doseCount: doses.filter((d) => d.conceptId === latest.conceptId).length,
       daysSinceDose,
@@ -97,6 +97,35 @@ function exposureEnd(dose: MedicationEvent, nowMs: number, rules: CrsRuleConfig)
   if (dose.end !== undefined) return Math.min(timeMs(dose.end), nowMs);
   if (dose.status !== 'in-progress') return timeMs(dose.start);
   return Math.min(nowMs, timeMs(dose.start) + rules.bispecific.maxOpenInfusionDays * DAY_MS);
+}
+
+/**
+ * Start of the exposure the latest dose belongs to: a continuous infusion charted as consecutive
+ * bags (blinatumomab runs 28 days, a bag every 1-4 days) is one exposure from its first bag, so a
+ * bag change starts no new CRS episode. [DESIGN] a bag that ends at most
+ * `bispecific.bagChangeGapHours` before the next one starts is the same infusion.
+ */
+function exposureStart(
+  latest: MedicationEvent,
+  doses: readonly MedicationEvent[],
+  nowMs: number,
+  rules: CrsRuleConfig,
+): number {
+  const gapMs = rules.bispecific.bagChangeGapHours * HOUR_MS;
+  let start = timeMs(latest.start);
+  const infusions = doses.filter((d) => d.end === undefined || timeMs(d.end) > timeMs(d.start));
+  if (!infusions.includes(latest)) return start;
+  for (let extended = true; extended;) {
+    extended = false;
+    for (const d of infusions) {
+      const dStart = timeMs(d.start);
+      if (dStart < start && exposureEnd(d, nowMs, rules) >= start - gapMs) {
+        start = dStart;
+        extended = true;
+      }
+    }
+  }
+  return start;
 }
 
 function latestDose(
