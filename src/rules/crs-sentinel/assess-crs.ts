@@ -22,7 +22,7 @@ import { patientAge, type PatientAge } from './patient-age.js';
 import type { DataSetName, PatientData, UnusedResources } from './patient-data.js';
 import { sepsisCriteriaLookBackHours, type CrsRuleConfig } from './rule-config.js';
 import { VITAL_SIGN_KINDS, type ReadingKind } from './rule-tables.js';
-import { findSepsisContext, type SepsisContext } from './sepsis-context.js';
+import { findSepsisContext, SEPSIS_CRITERIA_KINDS, type SepsisContext } from './sepsis-context.js';
 import { labRange, supportingLabs, type SupportingLabs } from './supporting-labs.js';
 import { findTherapyContexts, type PastTherapy, type TherapyContext } from './therapy-context.js';
 
@@ -273,16 +273,6 @@ function readingHorizon(
     },
   };
 }
-
-/** What SIRS and qSOFA read (sepsis-context.ts), also around an infection's onset. */
-const SEPSIS_CRITERIA_KINDS: readonly ReadingKind[] = [
-  'temperature',
-  'heart-rate',
-  'respiratory-rate',
-  'wbc',
-  'systolic-bp',
-  'gcs-total',
-];
 
 /**
  * Vasopressor and inotrope records still open long after their start end at the cap

@@ -44,7 +44,7 @@ import { overlaps, type MedicationEvent } from './medication-events.js';
 import type { Reading } from './normalize-observations.js';
 import { paediatricBand, type PatientAge } from './patient-age.js';
 import { sepsisCriteriaLookBackHours, type CrsRuleConfig, type PaediatricBand } from './rule-config.js';
-import type { AntimicrobialIntent } from './rule-tables.js';
+import type { AntimicrobialIntent, ReadingKind } from './rule-tables.js';
 import { vasopressorExclusion } from './crs-vitals.js';
 import { perResource } from './per-resource-memo.js';
 
@@ -497,6 +497,16 @@ function extreme(
   }
   return best;
 }
+
+/** The reading kinds SIRS and qSOFA read (the engine reads them back to the onset windows). */
+export const SEPSIS_CRITERIA_KINDS: readonly ReadingKind[] = [
+  'temperature',
+  'heart-rate',
+  'respiratory-rate',
+  'wbc',
+  'systolic-bp',
+  'gcs-total',
+];
 
 /**
  * SIRS criteria met by the worst value of each in the window: adult cut-offs (Bone 1992, as
