@@ -13,12 +13,14 @@
  * this, clients kept reusing their keep-alive connections until the grace period ran out.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, type ServiceConfig } from './config/load-config.js';
 import { listenOn, runMain } from './config/startup.js';
 import { composeDependencies } from './compose-dependencies.js';
 import { checkDataDir } from './config/data-dir.js';
 import { createApp } from './http/app.js';
+import { refuseConnect } from './http/error-handler.js';
 import type { Stores } from './storage/governance-store.js';
 import { createMetricsServer } from './metrics/metrics-server.js';
 import { createPrometheusMetrics } from './metrics/prometheus-metrics.js';
@@ -82,6 +84,7 @@ export async function startService(
     res.once('close', () => inFlight.delete(res));
     app(req, res);
   });
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => refuseConnect(socket));
   // Headers and requests bounded so a slow or idle client cannot hold the process open.
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;

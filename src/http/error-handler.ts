@@ -4,6 +4,7 @@
  * compressed body) and the router's percent-decoding error are mapped to CdsErrors here; anything
  * else is a 500 whose body says nothing of the internals. No stack trace ever leaves the process.
  */
+import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { CdsError } from '../errors/cds-error.js';
 import type { Logger } from '../logging/logger.js';
@@ -127,4 +128,35 @@ export function createErrorHandler(logger: Logger, bodyLimitBytes: number): Erro
     );
     res.status(500).json({ error: 'internal', message: 'internal error' });
   };
+}
+
+/** Every method any path here takes (the union of the routes' `Allow`). */
+const ANY_PATH_METHODS = ['GET', 'HEAD', 'POST', 'OPTIONS'] as const;
+
+/**
+ * A CONNECT request (a tunnel, RFC 9110 section 9.3.6) never reaches express: node hands it to the
+ * server's 'connect' listener and, with none, drops the connection without a word. This service is
+ * no proxy: the answer is the 405 any other method gets, with `Allow`, and the connection closes.
+ */
+export function refuseConnect(socket: Duplex): void {
+  const error = new CdsError(
+    'method-not-allowed',
+    `CONNECT is not allowed here; use ${ANY_PATH_METHODS.join(', ')}`,
+    {
+      allowedMethods: ANY_PATH_METHODS,
+    },
+  );
+  const body = JSON.stringify({ error: error.code, message: error.message });
+  socket.on('error', () => undefined);
+  socket.end(
+    [
+      `HTTP/1.1 ${error.status} Method Not Allowed`,
+      `Allow: ${ANY_PATH_METHODS.join(', ')}`,
+      'Content-Type: application/json; charset=utf-8',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'Connection: close',
+      '',
+      body,
+    ].join('\r\n'),
+  );
 }

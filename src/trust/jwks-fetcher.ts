@@ -71,7 +71,8 @@ async function readJwks(url: string, signal: AbortSignal, maxBytes: number): Pro
     chunks.push(value);
   }
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    // TextDecoder drops a UTF-8 byte order mark, which JSON.parse would refuse.
+    return JSON.parse(new TextDecoder().decode(Buffer.concat(chunks))) as unknown;
   } catch {
     throw new Error('the JWK Set is not JSON');
   }

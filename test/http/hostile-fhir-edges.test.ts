@@ -14,7 +14,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CdsServiceResponse } from '../../src/cds-hooks/cds-hooks-types.js';
-import { buildTestApp, hookRequest } from '../support/test-app.js';
+import { buildTestApp, emptyPrefetch, hookRequest } from '../support/test-app.js';
 import { startCountingServer, type CountingServer } from '../trust/helpers.js';
 
 const TOKEN = 'secret-ehr-token-4711';
@@ -142,6 +142,8 @@ const server = createServer((req, res) => {
   const path = req.url ?? '/';
   if (req.method === 'POST') {
     res.writeHead(405, FHIR_JSON).end('{"resourceType":"OperationOutcome","issue":[]}');
+  } else if (name === 'medication-403' && path.includes('/Medication?')) {
+    res.writeHead(403, FHIR_JSON).end('{"resourceType":"OperationOutcome","issue":[]}');
   } else if (path.includes('/Patient/pat-1')) {
     res.writeHead(200, FHIR_JSON).end(JSON.stringify(PATIENT));
   } else if (!path.includes('/Observation')) {
@@ -247,4 +249,32 @@ describe('a FHIR server answering badly: 200 or 412, never a 500, a stack or the
     },
     30_000,
   );
+});
+
+describe('a FHIR server that refuses the Medication lookup (a scope without Medication)', () => {
+  it('administrations naming their product by reference, not included: 412 naming the refusal', async () => {
+    const administrations = searchset([
+      {
+        resourceType: 'MedicationAdministration',
+        id: 'ma-1',
+        status: 'completed',
+        subject: { reference: 'Patient/pat-1' },
+        medicationReference: { reference: 'Medication/m-1' },
+        effectiveDateTime: '2025-01-13T10:00:00Z',
+      },
+    ]);
+    const prefetch = {
+      ...emptyPrefetch(),
+      patient: PATIENT,
+      medicationAdministrations: JSON.parse(administrations) as unknown,
+    };
+    const res = await request(buildTestApp().app)
+      .post('/cds-services/crs-sentinel')
+      .send(hookRequest({ fhirServer: `${base}/medication-403/fhir`, fhirAuthorization, prefetch }))
+      .expect(412);
+    expect(res.body).toEqual({
+      error: 'precondition-failed',
+      message: 'medications: the FHIR server refused access (HTTP 403)',
+    });
+  });
 });

@@ -30,6 +30,12 @@ const behaviours: Record<string, Behaviour> = {
   good: (res) => {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [key.jwk] }));
   },
+  'good-with-bom': (res) => {
+    const body = Buffer.from(JSON.stringify({ keys: [key.jwk] }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), body]));
+  },
   drip: (res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.write('{"keys":[');
@@ -142,7 +148,7 @@ describe('a JWK Set server that misbehaves: 401 within the fetch deadline, memor
     await call().expect(200);
   }, 15_000);
 
-  it('control: a key server that answers well', async () => {
-    await appFor('good').call().expect(200);
+  it.each(['good', 'good-with-bom'])('control: a key server that answers well (%s)', async (name) => {
+    await appFor(name).call().expect(200);
   });
 });

@@ -143,7 +143,8 @@ function dataGapText(
     return {
       summary: fillTemplate(t.summary.dataGapTemperature, { hours, context, evidence }),
       body: [
-        fillTemplate(t.detail.dataGapTemperatureBody, { window, evidence }) + paediatricThreshold(a),
+        fillTemplate(t.detail.dataGapTemperatureBody, { window, evidence: asText(evidence) }) +
+          paediatricThreshold(a),
         `**${t.detail.evidenceHeading}** (since ${window})\n\n${evidenceTable(a)}`,
       ],
     };
@@ -285,10 +286,10 @@ function detailFor(a: CrsAssessment, kind: FindingCardKind, t: CrsCardTemplate):
   const evidence = `**${d.evidenceHeading}** (since ${formatTime(a.windowStart)})\n\n${evidenceTable(a)}`;
   const rule =
     kind === 'crs-card'
-      ? `**${d.ruleHeading}:** grade ${String(a.grade.grade)} (ASTCT 2019): ${a.grade.basis.join('; ')}.`
+      ? `**${d.ruleHeading}:** grade ${String(a.grade.grade)} (ASTCT 2019): ${asText(a.grade.basis.join('; '))}.`
       : kind === 'afebrile-card'
-        ? `**${d.ruleHeading}:** ${afebrileRule(a)}.`
-        : `**${d.ruleHeading}:** ${circulationRule(a)}.`;
+        ? `**${d.ruleHeading}:** ${asText(afebrileRule(a))}.`
+        : `**${d.ruleHeading}:** ${asText(circulationRule(a))}.`;
   const body = kind === 'afebrile-card' ? d.afebrileBody : kind === 'sepsis-card' ? d.sepsisBody : '';
   const sections = [
     body,
@@ -300,7 +301,7 @@ function detailFor(a: CrsAssessment, kind: FindingCardKind, t: CrsCardTemplate):
     notUsedSection(a, d.notUsedHeading),
     labsSection(a, d.labsHeading),
     `**${d.considerHeading}:**\n\n${considerItems(a, kind, t)
-      .map((item) => `- ${capitalise(item)}`)
+      .map((item) => `- ${asText(capitalise(item))}`)
       .join('\n')}`,
     `*${fillTemplate(d.advisory, {})}*`,
   ];
@@ -363,7 +364,8 @@ function therapyLine(a: CrsAssessment): string {
           : c.running
             ? `infusion running since ${formatTime(c.exposureStart)}`
             : `latest dose ${formatTime(c.latestDose)}`;
-      return `**${kind}:** ${c.agent.name}, ${when} (day ${c.daysSinceDose}, ${c.hoursSinceDose} h${window}; recognised by ${matchedSource(c.matchedBy, c.matchedOn)}).`;
+      const recognised = asText(matchedSource(c.matchedBy, c.matchedOn));
+      return `**${kind}:** ${asText(c.agent.name)}, ${when} (day ${c.daysSinceDose}, ${c.hoursSinceDose} h${window}; recognised by ${recognised}).`;
     })
     .join('\n\n');
 }
@@ -419,7 +421,7 @@ function sepsisLine(a: CrsAssessment): string {
   const ignored = s.notCounted.length
     ? ` Not counted as evidence of infection: ${s.notCounted.map((x) => `${x.name} (${x.basis})`).join('; ')}.`
     : '';
-  return `**Sepsis context:** ${capitalise(parts.join('; '))}.${ignored}`;
+  return `**Sepsis context:** ${asText(capitalise(parts.join('; ')))}.${asText(ignored)}`;
 }
 
 interface EvidenceRow {
@@ -563,7 +565,7 @@ function missingSection(a: CrsAssessment, heading: string): string {
   for (const p of a.pastTherapy)
     items.push(`${p.agent.name} was given ${p.daysSinceDose} days ago: outside the CRS window.`);
   if (!items.length) return '';
-  return `**${heading}:**\n\n${items.map((i) => `- ${capitalise(i)}`).join('\n')}`;
+  return `**${heading}:**\n\n${items.map((i) => `- ${asText(capitalise(i))}`).join('\n')}`;
 }
 
 const UNUSED_TEXT: Record<UnusedResources['reason'], string> = {
@@ -579,7 +581,7 @@ function notUsedSection(a: CrsAssessment, heading: string): string {
     (u) =>
       `${u.count} ${u.resourceType} resource(s): ${UNUSED_TEXT[u.reason]}${u.detail !== undefined ? ` (${u.detail})` : ''}.`,
   );
-  return `**${heading}:**\n\n${items.map((i) => `- ${capitalise(i)}`).join('\n')}`;
+  return `**${heading}:**\n\n${items.map((i) => `- ${asText(capitalise(i))}`).join('\n')}`;
 }
 
 function ignoredSummary(ignored: readonly IgnoredReading[]): string[] {
@@ -617,7 +619,7 @@ function labsSection(a: CrsAssessment, heading: string): string {
     items.push(`Lactate ${lactate.latest.value} mmol/L at ${formatTime(lactate.latest.time)}${shock}`);
   }
   if (!items.length) return '';
-  return `**${heading}:**\n\n${items.map((i) => `- ${capitalise(i)}`).join('\n')}`;
+  return `**${heading}:**\n\n${items.map((i) => `- ${asText(capitalise(i))}`).join('\n')}`;
 }
 
 /** The sepsis rules that fire only while no antimicrobial is charted (sepsis-context.ts). */
@@ -892,7 +894,24 @@ export function formatTime(iso: string): string {
 }
 
 function escapeCell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return asText(text).replace(/\|/g, '\\|');
+}
+
+/**
+ * Text that holds anything from the patient's record (a device name, a diagnosis display, the
+ * text a medication was recognised by, a unit) goes into the Markdown detail as text, never as
+ * markup: a display such as `![x](https://host/t.png)` would make the EHR fetch that image when it
+ * shows the card, and `[guideline](https://host)` would put a link in a card clinicians trust.
+ * CommonMark (spec 0.30, section 2.4) lets any ASCII punctuation be backslash-escaped; escaped
+ * are the characters that open links and images (`[`, `]`), code spans, emphasis and
+ * strikethrough, a `<` that could open raw HTML or an autolink (before a letter, `/`, `!` or `?`)
+ * and an `&` that could open an entity, so the service's own "SBP 84 mmHg < 90" stays free of
+ * escapes. Line breaks become spaces (a new line could start a heading, quote, list or table).
+ * Only the renderer's own markup (headings in bold, lists, the evidence table) is written around
+ * such text, never through it.
+ */
+function asText(text: string): string {
+  return text.replace(/[\\`*_[\]~]|<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)/g, '\\$&').replace(/[\r\n]+/g, ' ');
 }
 
 function systemName(system: string): string {
