@@ -2,7 +2,11 @@ import type { Condition, Encounter } from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
 import { medicationEvents } from '../../src/rules/crs-sentinel/medication-events.js';
 import { DEFAULT_RULE_CONFIG, resolveRuleConfig } from '../../src/rules/crs-sentinel/rule-config.js';
-import { findSepsisContext, type SepsisContext } from '../../src/rules/crs-sentinel/sepsis-context.js';
+import {
+  findSepsisContext,
+  type SepsisContext,
+  type SepsisInput,
+} from '../../src/rules/crs-sentinel/sepsis-context.js';
 import { normalizeObservations } from '../../src/rules/crs-sentinel/normalize-observations.js';
 import type { Observation, MedicationAdministration } from 'fhir/r4';
 import {
@@ -31,6 +35,7 @@ interface Case {
   meds?: MedicationAdministration[];
   encounterId?: string;
   rules?: typeof DEFAULT_RULE_CONFIG;
+  age?: SepsisInput['age'];
   expected: SepsisContext | undefined;
 }
 
@@ -314,6 +319,13 @@ const cases: Case[] = [
     expected: undefined,
   },
   {
+    name: 'qSOFA is not applied to a child: RR 28 and SBP 95 normal at 3 years, on ceftriaxone',
+    meds: [admin(named('Ceftriaxone 1 g IV'), 6)],
+    vitals: [temp(37.0, 2), obs('9279-1', 28, '/min', 2), bp(95, 55, 2)],
+    age: { known: true, years: 3, days: 3 * 365 + 30, birthDate: '2027-05-01' },
+    expected: undefined,
+  },
+  {
     name: 'one vasopressor with SIRS and no antimicrobial opens no context',
     meds: [running('Norepinephrine infusion', 2)],
     vitals: [obs('8867-4', 118, '/min', 1), obs('9279-1', 26, '/min', 1)],
@@ -350,7 +362,7 @@ describe('findSepsisContext', () => {
       cultures: data.vitals
         .filter((o) => o.id?.startsWith('culture'))
         .map((o) => Date.parse(o.effectiveDateTime ?? '')),
-      age: { known: true, years: 60, days: 60 * 365, birthDate: '1970-01-01' },
+      age: c.age ?? { known: true, years: 60, days: 60 * 365, birthDate: '1970-01-01' },
       therapyContext: false,
       now: NOW,
       ...(c.encounterId !== undefined && { encounterId: c.encounterId }),

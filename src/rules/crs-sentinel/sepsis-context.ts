@@ -180,7 +180,8 @@ function suspectedInfectionCriteria(
       qsofa,
       ...(window && { window }),
       sirsFires: counted.length > 0 && sirs.length >= 2 && sirsValidForAge(sirs, band),
-      qsofaFires: counted.length > 0 && qsofa.length >= 2,
+      // qSOFA was derived and validated in adults only (Seymour 2016): never in a child.
+      qsofaFires: band === undefined && counted.length > 0 && qsofa.length >= 2,
     };
   };
   const recent = judge(input.recent);
