@@ -13,6 +13,7 @@ import { ASSESSMENT_EXTENSION, renderCrsCards } from '../rules/crs-sentinel/rend
 import { ruleLookBackMs, type CrsRuleConfig } from '../rules/crs-sentinel/rule-config.js';
 import type { ReadingKind } from '../rules/crs-sentinel/rule-tables.js';
 import { sepsisCoding } from '../rules/crs-sentinel/sepsis-context.js';
+import { ResourceMemo } from '../rules/crs-sentinel/per-resource-memo.js';
 import type { CdsCard } from '../cds-hooks/cds-hooks-types.js';
 import { cardFacts } from '../governance/card-facts.js';
 import type { Decision, GovernancePolicy, Indicator, WouldBeCard } from './governance-step.js';
@@ -113,6 +114,8 @@ export function replayPatient(
   const decisions: Decision[] = [];
   const dataGapSteps: Record<string, number> = {};
   const stayResults: StayReplay[] = [];
+  // The same resources at every step: classify each once (per-resource-memo.ts).
+  const memo = new ResourceMemo(options.rules.siteCodes, options.rules.codes);
   let steps = 0;
   for (const stay of stays) {
     const times = stepTimes(stay, options.stepMs);
@@ -124,6 +127,7 @@ export function replayPatient(
         data: dataAt(timeline, t, lookBackMs),
         now: new Date(t),
         rules: options.rules,
+        memo,
       });
       if (stayEvents.some((e) => e.atMs <= t && e.atMs > t - options.stepMs))
         outcomes.set(t, outcomeText(assessment));

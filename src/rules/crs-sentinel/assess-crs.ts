@@ -19,6 +19,7 @@ import {
   type Timed,
 } from './normalize-observations.js';
 import { patientAge, type PatientAge } from './patient-age.js';
+import type { ResourceMemo } from './per-resource-memo.js';
 import type { DataSetName, PatientData, UnusedResources } from './patient-data.js';
 import { sepsisCriteriaLookBackHours, type CrsRuleConfig } from './rule-config.js';
 import { VITAL_SIGN_KINDS, type ReadingKind } from './rule-tables.js';
@@ -119,14 +120,19 @@ export interface AssessCrsInput {
   now: Date;
   encounterId?: string;
   rules: CrsRuleConfig;
+  /**
+   * Remembers per-resource work across calls on the same resources (per-resource-memo.ts): a
+   * replay passes one per patient; one hook call needs none.
+   */
+  memo?: ResourceMemo;
 }
 
 export function assessCrs(input: AssessCrsInput): CrsAssessment {
-  const { data, now, rules } = input;
+  const { data, now, rules, memo } = input;
   const nowMs = now.getTime();
   const windowStartMs = nowMs - rules.recentWindowHours * HOUR_MS;
   const events = closeStaleInfusions(medicationEvents(data, now, rules.siteCodes, rules.codes), nowMs, rules);
-  const diagnoses = cellTherapyDiagnoses(data.conditions, rules.siteCodes, rules.codes, nowMs);
+  const diagnoses = cellTherapyDiagnoses(data.conditions, rules.siteCodes, rules.codes, nowMs, memo);
   const therapy = findTherapyContexts(events, now, rules, diagnoses);
   const referenceTime = latestTherapyDose(therapy.contexts);
   const episodeStartMs = episodeStart(therapy.contexts, nowMs, rules);
@@ -140,6 +146,7 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
     rules.siteCodes,
     rules.codes,
     widened(horizon, SEPSIS_CRITERIA_KINDS, sepsisFromMs),
+    memo,
   );
   const inWindow = ({ ms }: Timed<unknown>): boolean =>
     ms === undefined || (ms >= windowStartMs && ms <= nowMs);
@@ -161,12 +168,13 @@ export function assessCrs(input: AssessCrsInput): CrsAssessment {
           SEPSIS_CRITERIA_KINDS.includes(r.item.kind),
       ),
     ),
-    cultures: cultureTimes(data.labs.concat(data.vitals), rules.siteCodes, rules.codes),
+    cultures: cultureTimes(data.labs.concat(data.vitals), rules.siteCodes, rules.codes, memo),
     age,
     therapyContext: therapy.contexts.length > 0,
     now,
     ...(input.encounterId !== undefined && { encounterId: input.encounterId }),
     rules,
+    ...(memo && { memo }),
   });
   const contexts: ContextTag[] = [
     ...therapy.contexts.map((c) => c.kind),

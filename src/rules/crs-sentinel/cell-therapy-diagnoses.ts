@@ -9,7 +9,7 @@ import { canonicalSystem, codingsOf, parseFhirTime } from './fhir-values.js';
 import type { CodeIndex } from './code-index.js';
 import { EXCLUDED_VERIFICATION_STATUSES } from './rule-tables.js';
 import type { SiteCodes } from './site-codes.js';
-import { perResource } from './per-resource-memo.js';
+import { perResource, type ResourceMemo } from './per-resource-memo.js';
 
 export interface CellTherapyDiagnosis {
   system: string;
@@ -28,10 +28,11 @@ export function cellTherapyDiagnoses(
   siteCodes: SiteCodes,
   codes: CodeIndex,
   nowMs: number,
+  memo?: ResourceMemo,
 ): CellTherapyDiagnosis[] {
   const found: CellTherapyDiagnosis[] = [];
   for (const condition of conditions) {
-    const diagnosis = cellTherapyDiagnosisOf(condition, siteCodes, codes);
+    const diagnosis = cellTherapyDiagnosisOf(condition, siteCodes, codes, memo);
     if (diagnosis && (diagnosis.ms === undefined || diagnosis.ms <= nowMs)) found.push({ ...diagnosis });
   }
   return found;

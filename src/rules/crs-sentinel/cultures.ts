@@ -8,17 +8,18 @@ import { observationTime } from './normalize-observations.js';
 import type { CodeIndex } from './code-index.js';
 import { UNUSABLE_OBSERVATION_STATUSES } from './rule-tables.js';
 import type { SiteCodes } from './site-codes.js';
-import { perResource } from './per-resource-memo.js';
+import { perResource, type ResourceMemo } from './per-resource-memo.js';
 
 /** Times (ms) of the cultures among these Observations, sorted. */
 export function cultureTimes(
   observations: readonly Observation[],
   siteCodes: SiteCodes,
   codes: CodeIndex,
+  memo?: ResourceMemo,
 ): number[] {
   const times: number[] = [];
   for (const obs of observations) {
-    const ms = cultureMs(obs, siteCodes, codes);
+    const ms = cultureMs(obs, siteCodes, codes, memo);
     if (ms !== undefined) times.push(ms);
   }
   return times.sort((a, b) => a - b);

@@ -3,7 +3,7 @@
  * Codings are matched on system AND code; panel components by their own code, never position.
  * Unusable readings are kept in `ignored` with the reason, so cards can say what was not used.
  */
-import { perResource } from './per-resource-memo.js';
+import { perResource, type ResourceMemo } from './per-resource-memo.js';
 import type { CodeableConcept, Coding, Observation, ObservationComponent, Quantity } from 'fhir/r4';
 import { canonicalSystem, codingsOf, isoTime, parseFhirTime, roundTo } from './fhir-values.js';
 import type { CodeIndex } from './code-index.js';
@@ -127,15 +127,16 @@ export function normalizeTimedObservations(
   siteCodes: SiteCodes,
   codes: CodeIndex,
   horizon?: ReadingHorizon,
+  memo?: ResourceMemo,
 ): TimedObservations {
   const readings: Timed<Reading>[] = [];
   const devices: Timed<OxygenDeviceReading>[] = [];
   const ignored: Timed<IgnoredReading>[] = [];
-  const unread = horizon ? unreadTest(horizon, siteCodes, codes) : undefined;
+  const unread = horizon ? unreadTest(horizon, siteCodes, codes, memo) : undefined;
   for (const obs of observations) {
     const ms = observationMs(obs);
     if (unread && ms !== undefined && unread(obs, ms)) continue;
-    const one = normalizedOnce(obs, siteCodes, codes);
+    const one = normalizedOnce(obs, siteCodes, codes, memo);
     for (const r of one.readings) readings.push(r);
     for (const d of one.devices) devices.push(d);
     for (const i of one.ignored) ignored.push(i);
@@ -143,13 +144,15 @@ export function normalizeTimedObservations(
   return { readings: dedupe(readings), devices: sortByTime(devices), ignored: sortByTime(ignored) };
 }
 
-/** One Observation's items, normalized once per resource (per-resource-memo.ts); frozen. */
-const normalizedOnce = perResource((obs: Observation, siteCodes, codes): TimedObservations => {
-  const result = normalizeOne(obs, observationMs(obs), siteCodes, codes);
-  for (const list of [result.readings, result.devices, result.ignored] as Timed<object>[][])
-    for (const timed of list) Object.freeze(Object.freeze(timed).item);
-  return result;
-});
+/** One Observation's items (remembered per resource when a memo is given; then frozen). */
+const normalizedOnce = perResource(
+  (obs: Observation, siteCodes, codes): TimedObservations =>
+    normalizeOne(obs, observationMs(obs), siteCodes, codes),
+  (result) => {
+    for (const list of [result.readings, result.devices, result.ignored] as Timed<object>[][])
+      for (const timed of list) Object.freeze(Object.freeze(timed).item);
+  },
+);
 
 /** The kinds of an Observation's value elements (what the horizon test asks of old ones). */
 const elementKinds = perResource((obs: Observation, siteCodes, codes): ReadingKind[] =>
@@ -280,13 +283,14 @@ function unreadTest(
   horizon: ReadingHorizon,
   siteCodes: SiteCodes,
   codes: CodeIndex,
+  memo: ResourceMemo | undefined,
 ): (obs: Observation, ms: number) => boolean {
   const kindCodes = codesOfKinds(Object.keys(horizon.earlier) as ReadingKind[], siteCodes, codes);
   return (obs, ms) => {
     if (ms >= horizon.sinceMs) return false;
     if (!hasCodeIn(obs.code, kindCodes) && !obs.component?.some((c) => hasCodeIn(c.code, kindCodes)))
       return true;
-    return !elementKinds(obs, siteCodes, codes).some((kind) => {
+    return !elementKinds(obs, siteCodes, codes, memo).some((kind) => {
       const from = horizon.earlier[kind];
       return from !== undefined && ms >= from;
     });

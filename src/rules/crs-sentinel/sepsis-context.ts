@@ -46,7 +46,7 @@ import { paediatricBand, type PatientAge } from './patient-age.js';
 import { sepsisCriteriaLookBackHours, type CrsRuleConfig, type PaediatricBand } from './rule-config.js';
 import type { AntimicrobialIntent, ReadingKind } from './rule-tables.js';
 import { vasopressorExclusion } from './crs-vitals.js';
-import { perResource } from './per-resource-memo.js';
+import { perResource, type ResourceMemo } from './per-resource-memo.js';
 
 export type SepsisRule =
   | 'diagnosis'
@@ -123,6 +123,8 @@ export interface SepsisInput {
   now: Date;
   encounterId?: string;
   rules: CrsRuleConfig;
+  /** Remembers per-resource work across calls on the same resources (a replay). */
+  memo?: ResourceMemo;
 }
 
 export function findSepsisContext(input: SepsisInput): SepsisContext | undefined {
@@ -223,7 +225,7 @@ function presentSepsisDiagnoses(input: SepsisInput): SepsisDiagnosis[] {
   const result: SepsisDiagnosis[] = [];
   const current = currentEncounter(input, nowMs);
   for (const condition of input.conditions) {
-    const coding = sepsisCoding(condition, input.rules.siteCodes, input.rules.codes);
+    const coding = sepsisCoding(condition, input.rules.siteCodes, input.rules.codes, input.memo);
     if (!coding || isRuledOut(condition)) continue;
     const basis = presentIllnessBasis(condition, input, current, nowMs);
     if (!basis) continue;
