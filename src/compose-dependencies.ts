@@ -14,6 +14,7 @@ import { describeJsonError, parseJsonText } from './config/json-text.js';
 import { ConfigError, isProduction } from './config/load-config.js';
 import { oneLine } from './config/startup.js';
 import { BatchSupportMemory } from './fhir/fhir-client.js';
+import { FhirBytePool } from './fhir/fhir-http.js';
 import type { AppDeps } from './http/app.js';
 import { createPatientKeyHasher, loadOrCreatePatientKey } from './governance/patient-key.js';
 import { resolvePolicyConfig, type PolicyConfig } from './governance/policy-config.js';
@@ -55,6 +56,7 @@ export function composeDependencies(
       fhirTimeoutMs: config.fhirTimeoutMs,
       fhirMaxPages: config.fhirMaxPages,
       fhirMaxResponseBytes: config.fhirMaxResponseBytes,
+      fhirBytePool: new FhirBytePool(config.fhirMaxInflightBytes),
       fhirBatchSupport: new BatchSupportMemory(),
       rules: { ...ruleConfig(config), codes },
       cardTemplates: loadCardTemplates(config.cardsDir),

@@ -21,6 +21,13 @@ const envSchema = z.object({
     .min(65_536)
     .max(1024 ** 3)
     .default(32 * 1024 ** 2),
+  // All calls together (fhir-http.ts FhirBytePool): two worst-case calls by default.
+  FHIR_MAX_INFLIGHT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(65_536)
+    .max(16 * 1024 ** 3)
+    .default(64 * 1024 ** 2),
   LOG_LEVEL: z.enum(logLevels).default('info'),
   DATA_DIR: z.string().min(1).default('data'),
   BODY_LIMIT: z
@@ -67,6 +74,7 @@ export interface ServiceConfig {
   fhirMaxPages: number;
   /** Decompressed bytes all FHIR answers of one hook call may take together. */
   fhirMaxResponseBytes: number;
+  fhirMaxInflightBytes: number;
   logLevel: (typeof logLevels)[number];
   dataDir: string;
   bodyLimit: string;
@@ -166,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string = process.cwd()):
     fhirTimeoutMs: e.FHIR_TIMEOUT_MS,
     fhirMaxPages: e.FHIR_MAX_PAGES,
     fhirMaxResponseBytes: e.FHIR_MAX_RESPONSE_BYTES,
+    fhirMaxInflightBytes: e.FHIR_MAX_INFLIGHT_BYTES,
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(cwd, e.DATA_DIR),
     bodyLimit: e.BODY_LIMIT.toLowerCase(),

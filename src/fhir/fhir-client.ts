@@ -9,7 +9,7 @@
  * (fhir-admin-client.ts) only.
  */
 import { isWithinFhirBase } from '../trust/fhir-server-binding.js';
-import { FhirCall, FhirHttpError, fetchFhirJson } from './fhir-http.js';
+import { FhirCall, FhirHttpError, fetchFhirJson, type FhirBytePool } from './fhir-http.js';
 
 export class FhirFetchError extends Error {
   constructor(message: string) {
@@ -68,6 +68,8 @@ export interface FhirClientOptions {
   timeoutMs: number;
   /** Decompressed bytes all answers of the call may take together. */
   maxResponseBytes: number;
+  /** The process's budget for answers being read by all calls at once (FHIR_MAX_INFLIGHT_BYTES). */
+  bytePool?: FhirBytePool;
   batchSupport?: BatchSupportMemory;
   /** Told of every HTTP request's outcome and duration (metrics; no URL, no PHI). */
   onRequest?: FhirRequestObserver;
@@ -75,7 +77,7 @@ export interface FhirClientOptions {
 
 /** Low-cardinality outcome of one FHIR HTTP request, for metrics. */
 export type FhirRequestOutcome =
-  'ok' | 'http-4xx' | 'http-5xx' | 'deadline' | 'too-many-bytes' | 'cancelled' | 'failed';
+  'ok' | 'http-4xx' | 'http-5xx' | 'deadline' | 'too-many-bytes' | 'busy' | 'cancelled' | 'failed';
 export type FhirRequestObserver = (outcome: FhirRequestOutcome, seconds: number) => void;
 
 function outcomeOf(error: unknown, call: FhirCall): FhirRequestOutcome {
@@ -88,7 +90,11 @@ function outcomeOf(error: unknown, call: FhirCall): FhirRequestOutcome {
 
 export function openFhirClient(options: FhirClientOptions): FhirClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const call = new FhirCall({ timeoutMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes });
+  const call = new FhirCall({
+    timeoutMs: options.timeoutMs,
+    maxResponseBytes: options.maxResponseBytes,
+    ...(options.bytePool && { pool: options.bytePool }),
+  });
   const accessToken = options.accessToken;
   let requestCount = 0;
   const observe = options.onRequest;

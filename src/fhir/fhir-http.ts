@@ -23,7 +23,7 @@
  */
 
 /** Why the call's FHIR work was stopped (the AbortController's reason). */
-export type StopReason = 'deadline' | 'too-many-bytes' | 'cancelled';
+export type StopReason = 'deadline' | 'too-many-bytes' | 'busy' | 'cancelled';
 
 export class FhirHttpError extends Error {
   constructor(
@@ -46,6 +46,35 @@ class Stop extends Error {
 export interface FhirCallLimits {
   timeoutMs: number;
   maxResponseBytes: number;
+  /** The process's budget for FHIR answers being read by all calls at once (optional). */
+  pool?: FhirBytePool;
+}
+
+/**
+ * Decompressed bytes of FHIR answers all hook calls of the process may hold at once
+ * (FHIR_MAX_INFLIGHT_BYTES). Each call's own budget bounds one call; this bounds them together,
+ * so a few concurrent calls to a server answering huge pages cannot take the process's memory
+ * (a 31 MB answer costs about 260 MB of RSS once parsed). A call that finds it spent is stopped.
+ */
+export class FhirBytePool {
+  private used = 0;
+
+  constructor(readonly capacity: number) {}
+
+  get inUse(): number {
+    return this.used;
+  }
+
+  /** Takes `n` bytes; false (nothing taken) when they would not fit. */
+  take(n: number): boolean {
+    if (this.used + n > this.capacity) return false;
+    this.used += n;
+    return true;
+  }
+
+  release(n: number): void {
+    this.used = Math.max(0, this.used - n);
+  }
 }
 
 /**
@@ -56,6 +85,8 @@ export class FhirCall {
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout;
   private bytesLeft: number;
+  /** Bytes this call holds of the process pool, given back on close. */
+  private pooled = 0;
 
   constructor(readonly limits: FhirCallLimits) {
     this.bytesLeft = limits.maxResponseBytes;
@@ -81,6 +112,8 @@ export class FhirCall {
   close(): void {
     clearTimeout(this.timer);
     this.stop('cancelled');
+    this.limits.pool?.release(this.pooled);
+    this.pooled = 0;
   }
 
   /**
@@ -110,9 +143,17 @@ export class FhirCall {
   /** Takes `n` bytes from the budget; false (and the call stopped) when the budget is spent. */
   take(n: number): boolean {
     this.bytesLeft -= n;
-    if (this.bytesLeft >= 0) return true;
-    this.stop('too-many-bytes');
-    return false;
+    if (this.bytesLeft < 0) {
+      this.stop('too-many-bytes');
+      return false;
+    }
+    const pool = this.limits.pool;
+    if (pool && !pool.take(n)) {
+      this.stop('busy');
+      return false;
+    }
+    if (pool) this.pooled += n;
+    return true;
   }
 
   /** The client-safe message for a stopped call. */
@@ -122,6 +163,8 @@ export class FhirCall {
         return `the FHIR server did not answer within ${this.limits.timeoutMs} ms`;
       case 'too-many-bytes':
         return `the FHIR server's answers exceeded ${this.limits.maxResponseBytes} bytes`;
+      case 'busy':
+        return `the service is already reading ${this.limits.pool?.capacity ?? 0} bytes of FHIR answers for other calls (FHIR_MAX_INFLIGHT_BYTES): try again shortly`;
       default:
         return 'cancelled after another FHIR query failed';
     }

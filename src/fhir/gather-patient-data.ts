@@ -41,6 +41,8 @@ import {
 import { assemblePatientData, UnusedTally } from './assemble-patient-data.js';
 import { resourceProblem } from './narrow-resources.js';
 
+import type { FhirBytePool } from './fhir-http.js';
+
 /** FHIR_MAX_RESPONSE_BYTES's default: real prefetch-sized answers run to a few MB per hook. */
 export const DEFAULT_FHIR_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
@@ -49,6 +51,8 @@ export interface GatherLimits {
   timeoutMs: number;
   /** Decompressed bytes all FHIR answers of a hook call may take together (default 32 MiB). */
   maxResponseBytes?: number;
+  /** The process's budget for answers being read by all calls at once (FHIR_MAX_INFLIGHT_BYTES). */
+  bytePool?: FhirBytePool;
   /** Pages followed per search, prefetch's first page included. */
   maxPages: number;
   /** Paging stops once a whole page is older than this (the rules' longest look-back). */
@@ -102,6 +106,7 @@ export async function gatherPatientData(
         accessToken: input.accessToken,
         timeoutMs: limits.timeoutMs,
         maxResponseBytes: limits.maxResponseBytes ?? DEFAULT_FHIR_MAX_RESPONSE_BYTES,
+        ...(limits.bytePool ? { bytePool: limits.bytePool } : {}),
         ...(limits.batchSupport ? { batchSupport: limits.batchSupport } : {}),
         ...(limits.onFhirRequest ? { onRequest: limits.onFhirRequest } : {}),
       })

@@ -15,6 +15,7 @@ import type { DataSetName, PatientData } from '../rules/crs-sentinel/patient-dat
 import { renderCrsCards } from '../rules/crs-sentinel/render-crs-cards.js';
 import { ruleLookBackMs, type CrsRuleConfig } from '../rules/crs-sentinel/rule-config.js';
 import { governCards, type GovernanceDeps, type GovernedCards } from './govern-cards.js';
+import type { FhirBytePool } from '../fhir/fhir-http.js';
 import type { AuthenticatedCaller } from './request-authenticator.js';
 
 export interface PatientViewDeps {
@@ -22,6 +23,8 @@ export interface PatientViewDeps {
   fhirMaxPages: number;
   /** Decompressed bytes all FHIR answers of one hook call may take (FHIR_MAX_RESPONSE_BYTES). */
   fhirMaxResponseBytes?: number;
+  /** Decompressed bytes all hook calls may be reading at once (FHIR_MAX_INFLIGHT_BYTES). */
+  fhirBytePool?: FhirBytePool;
   /** Remembers which FHIR servers take a batch of searches (one round trip per hook). */
   fhirBatchSupport?: BatchSupportMemory;
   rules: CrsRuleConfig;
@@ -73,6 +76,7 @@ export async function handlePatientView(
       maxPages: deps.fhirMaxPages,
       ...(deps.fhirMaxResponseBytes === undefined ? {} : { maxResponseBytes: deps.fhirMaxResponseBytes }),
       ...(deps.fhirBatchSupport ? { batchSupport: deps.fhirBatchSupport } : {}),
+      ...(deps.fhirBytePool ? { bytePool: deps.fhirBytePool } : {}),
       ...(deps.onFhirRequest ? { onFhirRequest: deps.onFhirRequest } : {}),
       horizon: new Date(now.getTime() - ruleLookBackMs(deps.rules)),
     },

@@ -30,6 +30,7 @@ describe('configuration', () => {
       fhirTimeoutMs: 3000,
       fhirMaxPages: 5,
       fhirMaxResponseBytes: 33_554_432,
+      fhirMaxInflightBytes: 67_108_864,
       logLevel: 'info',
       dataDir: '/srv/data',
       bodyLimit: '5mb',
@@ -49,6 +50,7 @@ describe('configuration', () => {
     [{ BODY_LIMIT: 'lots' }, /^BODY_LIMIT:/],
     [{ FHIR_TIMEOUT_MS: '5' }, /^FHIR_TIMEOUT_MS:/],
     [{ FHIR_MAX_RESPONSE_BYTES: '100' }, /^FHIR_MAX_RESPONSE_BYTES:/],
+    [{ FHIR_MAX_INFLIGHT_BYTES: '100' }, /^FHIR_MAX_INFLIGHT_BYTES:/],
   ])('refuses %o with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
