@@ -230,7 +230,8 @@ const feverWaiver: Patient9[] = [
       admin(BLINATUMOMAB, 10, { status: 'in-progress' }),
       admin(DEX, 38),
     ],
-    expected: crs(2, 560),
+    // Waived, grade 2; the BLINCYTO label manages CRS with dexamethasone, not tocilizumab.
+    expected: crs(2, null, /blinatumomab label manages CRS without tocilizumab/),
   },
   {
     name: 'fever recorded only as a Condition (R50.9), then dexamethasone: not a documented >= 38.0 °C, no waiver',
@@ -530,6 +531,18 @@ const tocilizumab: Patient9[] = [
       admin(TOCILIZUMAB, 30),
     ],
     expected: crs(2, null, /4 doses already given in this CRS episode/),
+  },
+  {
+    name: 'tebentafusp, grade 2: the KIMMTRAK label names tocilizumab for CRS: 560 mg',
+    vitals: [...grade2(), weight(70, 5)],
+    meds: [admin(rx('2590748', 'tebentafusp'), 10)],
+    expected: crs(2, 560),
+  },
+  {
+    name: 'axicabtagene ciloleucel and blinatumomab, grade 2: the CAR-T context supports the draft: 560 mg',
+    vitals: [...grade2(), weight(70, 5)],
+    meds: [carT(), admin(BLINATUMOMAB, 10, { status: 'in-progress' })],
+    expected: crs(2, 560),
   },
   {
     name: 'three entered-in-error doses in 24 h are not doses: 560 mg',

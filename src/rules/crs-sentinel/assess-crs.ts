@@ -480,6 +480,12 @@ function tocilizumabStatus(input: TocilizumabInput): TocilizumabStatus {
     .pop();
   if (lastAnyDose !== undefined && nowMs - timeMs(lastAnyDose) < t.minHoursBetweenDoses * HOUR_MS)
     return block(`last dose less than ${t.minHoursBetweenDoses} h ago`);
+  // Only therapies whose own label manages CRS without tocilizumab (blinatumomab): follow it.
+  const labelled = input.therapy.map((c) => rules.codes.medicationConcept(c.agent.id));
+  if (labelled.every((concept) => concept?.crsLabelWithoutTocilizumab === true))
+    return block(
+      `the ${input.therapy.map((c) => c.agent.name).join(' and ')} label manages CRS without tocilizumab: follow its algorithm`,
+    );
   if (input.weightProblem !== undefined) return block(`${input.weightProblem}: dose cannot be computed`);
   const weight = input.weight;
   if (!weight) return block('no usable body weight recorded: dose cannot be computed');

@@ -60,6 +60,7 @@ export const CODE_LISTS = {
   'antimicrobials-non-systemic': med('antibiotic', { intent: 'non-systemic' }),
   'antimicrobials-systemic-only-iv': { kind: 'flag' },
   'vasopressors-inotropic': { kind: 'flag' },
+  'crs-labels-without-tocilizumab': { kind: 'flag' },
   'observations-temperature': obs('temperature'),
   'observations-heart-rate': obs('heart-rate'),
   'observations-respiratory-rate': obs('respiratory-rate'),
@@ -255,6 +256,11 @@ function deriveMedicationConcepts(listData: (list: CodeListName) => ListData): M
       .concepts.filter((c) => c.system === AGENT_SYSTEM)
       .map((c) => c.concept.code),
   );
+  const noTocilizumab = new Set(
+    listData('crs-labels-without-tocilizumab')
+      .concepts.filter((c) => c.system === AGENT_SYSTEM)
+      .map((c) => c.concept.code),
+  );
   const concepts: MedicationConcept[] = [];
   const byId = new Map<string, MedicationConcept>();
   for (const name of CODE_LIST_NAMES) {
@@ -280,6 +286,7 @@ function deriveMedicationConcepts(listData: (list: CodeListName) => ListData): M
         ...(meaning.intent !== undefined && { intent: meaning.intent }),
         ...(onlyIv.has(concept.code) && { systemicOnlyIv: true }),
         ...(inotropic.has(concept.code) && { inotropic: true }),
+        ...(noTocilizumab.has(concept.code) && { crsLabelWithoutTocilizumab: true }),
       };
       byId.set(created.id, created);
       concepts.push(created);

@@ -49,6 +49,7 @@ import sepsisDiagnoses from '../../../valuesets/sepsis-diagnoses.json' with { ty
 import tocilizumab from '../../../valuesets/tocilizumab.json' with { type: 'json' };
 import vasopressinAnalogues from '../../../valuesets/vasopressin-analogues.json' with { type: 'json' };
 import vasopressorsInotropic from '../../../valuesets/vasopressors-inotropic.json' with { type: 'json' };
+import crsLabelsWithoutTocilizumab from '../../../valuesets/crs-labels-without-tocilizumab.json' with { type: 'json' };
 import vasopressors from '../../../valuesets/vasopressors.json' with { type: 'json' };
 import { buildCodeIndex, type CodeIndex } from './code-index.js';
 import type { ValueSet } from './value-set.js';
@@ -100,6 +101,7 @@ export const BUILT_IN_VALUE_SET_FILES: readonly { file: string; json: unknown }[
   { file: 'tocilizumab.json', json: tocilizumab },
   { file: 'vasopressin-analogues.json', json: vasopressinAnalogues },
   { file: 'vasopressors-inotropic.json', json: vasopressorsInotropic },
+  { file: 'crs-labels-without-tocilizumab.json', json: crsLabelsWithoutTocilizumab },
   { file: 'vasopressors.json', json: vasopressors },
 ];
 

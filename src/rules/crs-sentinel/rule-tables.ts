@@ -293,6 +293,8 @@ export interface MedicationConcept {
   systemicOnlyIv?: boolean;
   /** A vasopressor with strong inotropic action (vasopressors-inotropic.json). */
   inotropic?: boolean;
+  /** Its label manages CRS without tocilizumab (crs-labels-without-tocilizumab.json). */
+  crsLabelWithoutTocilizumab?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
