@@ -246,21 +246,16 @@ function words(text: string): string[] {
  * is one of its codes (RxNorm, else "procedure" codes: ICD-10-PCS, CPT, HCPCS, a site's own).
  */
 function deriveMedicationConcepts(listData: (list: CodeListName) => ListData): MedicationConcept[] {
-  const onlyIv = new Set(
-    listData('antimicrobials-systemic-only-iv')
-      .concepts.filter((c) => c.system === AGENT_SYSTEM)
-      .map((c) => c.concept.code),
-  );
-  const inotropic = new Set(
-    listData('vasopressors-inotropic')
-      .concepts.filter((c) => c.system === AGENT_SYSTEM)
-      .map((c) => c.concept.code),
-  );
-  const noTocilizumab = new Set(
-    listData('crs-labels-without-tocilizumab')
-      .concepts.filter((c) => c.system === AGENT_SYSTEM)
-      .map((c) => c.concept.code),
-  );
+  // The agents a flag list names.
+  const flagged = (list: CodeListName): ReadonlySet<string> =>
+    new Set(
+      listData(list)
+        .concepts.filter((c) => c.system === AGENT_SYSTEM)
+        .map((c) => c.concept.code),
+    );
+  const onlyIv = flagged('antimicrobials-systemic-only-iv');
+  const inotropic = flagged('vasopressors-inotropic');
+  const noTocilizumab = flagged('crs-labels-without-tocilizumab');
   const concepts: MedicationConcept[] = [];
   const byId = new Map<string, MedicationConcept>();
   for (const name of CODE_LIST_NAMES) {

@@ -402,14 +402,7 @@ function aroundShockOnset(input: SepsisInput): { readings: readonly Reading[]; f
   const windowMs = input.rules.recentWindowHours * HOUR_MS;
   const nowMs = input.now.getTime();
   const recentFromMs = nowMs - windowMs;
-  const starts = input.events
-    .filter(
-      (e) =>
-        e.medicationClass === 'vasopressor' &&
-        overlaps(e, recentFromMs, nowMs) &&
-        vasopressorExclusion(e) === undefined,
-    )
-    .map((e) => timeMs(e.start));
+  const starts = vasopressorInfusions(input).map((e) => timeMs(e.start));
   // Never further back than the onset windows read (an open infusion record may be stale).
   const horizonMs = nowMs - sepsisCriteriaLookBackHours(input.rules) * HOUR_MS;
   const fromMs = Math.max(horizonMs, Math.min(recentFromMs, ...starts.map((start) => start - windowMs)));
@@ -456,14 +449,9 @@ function shockWithSirs(
 ): { vasopressors: string[]; sirs: string[] } | undefined {
   const sirs = sirsMet(aroundShockOnset(input).readings, input.rules, band);
   if (sirs.length < 2 || !sirsValidForAge(sirs, band)) return undefined;
-  const nowMs = input.now.getTime();
-  const fromMs = nowMs - input.rules.recentWindowHours * HOUR_MS;
-  const infusions = input.events.filter(
-    (e) =>
-      e.medicationClass === 'vasopressor' &&
-      input.rules.codes.medicationConcept(e.conceptId)?.inotropic !== true &&
-      overlaps(e, fromMs, nowMs) &&
-      vasopressorExclusion(e) === undefined,
+  const fromMs = input.now.getTime() - input.rules.recentWindowHours * HOUR_MS;
+  const infusions = vasopressorInfusions(input).filter(
+    (e) => input.rules.codes.medicationConcept(e.conceptId)?.inotropic !== true,
   );
   for (const e of infusions) {
     const at = Math.max(timeMs(e.start), fromMs);
@@ -475,15 +463,20 @@ function shockWithSirs(
   return undefined;
 }
 
-function vasopressorRunning(input: SepsisInput): boolean {
+/** Systemic vasopressor infusions (crs-vitals.ts vasopressorExclusion) in the recent window. */
+function vasopressorInfusions(input: SepsisInput): MedicationEvent[] {
   const nowMs = input.now.getTime();
   const fromMs = nowMs - input.rules.recentWindowHours * HOUR_MS;
-  return input.events.some(
+  return input.events.filter(
     (e) =>
       e.medicationClass === 'vasopressor' &&
       overlaps(e, fromMs, nowMs) &&
       vasopressorExclusion(e) === undefined,
   );
+}
+
+function vasopressorRunning(input: SepsisInput): boolean {
+  return vasopressorInfusions(input).length > 0;
 }
 
 // ---- SIRS and qSOFA ----------------------------------------------------------------------------
